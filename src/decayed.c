@@ -3,20 +3,20 @@
  * constructor, value_at(), merge (the + operator) and equality.
  *
  * Text form: (value,at,half_life), e.g. (12.5,2026-01-01 00:00:00+00,7 days).
- * Output is independent of session settings (UTC, ISO dates, Postgres-style
- * interval) so it is IMMUTABLE and round-trips exactly; input accepts any
+ * Output is independent of session settings (shortest exact digits, UTC, ISO
+ * dates, Postgres-style interval) so it is IMMUTABLE and round-trips exactly; input accepts any
  * spelling timestamptz_in and interval_in accept.
  */
 #include "postgres.h"
 
 #include "common/int.h"
+#include "common/shortest_dec.h"
 #include "decayed.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
-#include "utils/float.h"
 #include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(decayed_in);
@@ -83,11 +83,11 @@ half_life_text(int64 usecs)
 	return pstrdup(buf);
 }
 
-/* Event times must be finite: an infinite time has no decayed value. */
+/* Event times must be finite and valid: an infinite time has no decayed value. */
 void
 check_finite_timestamp(TimestampTz t, const char *what)
 {
-	if (TIMESTAMP_NOT_FINITE(t))
+	if (TIMESTAMP_NOT_FINITE(t) || !IS_VALID_TIMESTAMP(t))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_FIELD_OVERFLOW),
 				 errmsg("%s must be a finite timestamp", what)));
@@ -210,8 +210,10 @@ decayed_out(PG_FUNCTION_ARGS)
 	struct pg_tm tm;
 	fsec_t		fsec;
 	char		at_text[MAXDATELEN + 1];
-	char	   *value_text = float8out_internal(decayed_total(d));
+	char		value_text[DOUBLE_SHORTEST_DECIMAL_LEN];
 
+	/* shortest exact digits whatever extra_float_digits says */
+	double_to_shortest_decimal_buf(decayed_total(d), value_text);
 	if (timestamp2tm(d->at, NULL, &tm, &fsec, NULL, NULL) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
