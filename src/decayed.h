@@ -25,7 +25,7 @@ typedef struct Decayed
 	double		value;			/* sum decayed to `at` */
 	double		comp;			/* Neumaier compensation of `value` */
 	TimestampTz at;				/* reference time: latest event seen */
-	int64		half_life;		/* microseconds, > 0 */
+	int64		half_life;		/* microseconds, > 0 (0 inside lead scoring: no decay) */
 } Decayed;
 
 #define DatumGetDecayedP(X)		((Decayed *) DatumGetPointer(X))
@@ -44,10 +44,13 @@ elapsed_usecs(TimestampTz later, TimestampTz earlier)
 	return (double) diff;
 }
 
-/* Factor by which a quantity decays from `from` to `to`. */
+/* Factor by which a quantity decays from `from` to `to`; a half-life of 0
+ * (models that never decay, never a SQL decayed value) means no decay. */
 static inline double
 decay_factor(TimestampTz to, TimestampTz from, int64 half_life)
 {
+	if (half_life == 0)
+		return 1.0;
 	return exp2(-elapsed_usecs(to, from) / (double) half_life);
 }
 
@@ -64,11 +67,26 @@ compensated_add(double *sum, double *comp, double x)
 	*sum = t;
 }
 
+/* An empty sum: the first event sets the reference time. */
+static inline void
+decayed_init(Decayed *d, int64 half_life)
+{
+	d->value = 0.0;
+	d->comp = 0.0;
+	d->at = DT_NOBEGIN;
+	d->half_life = half_life;
+}
+
 /* Add `points` earned at `t` to `d`. */
 static inline void
 decayed_add_event(Decayed *d, double points, TimestampTz t)
 {
-	if (t > d->at)
+	if (d->at == DT_NOBEGIN)
+	{
+		d->at = t;
+		compensated_add(&d->value, &d->comp, points);
+	}
+	else if (t > d->at)
 	{
 		double		f = decay_factor(t, d->at, d->half_life);
 

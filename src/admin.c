@@ -1,0 +1,404 @@
+/*
+ * admin.c — validation of configuration as it is written: rules (trigger
+ * on mql_score.rules), tracked tables (track() calls _check_trackable and
+ * _validate_rules_for), and the invalidation trigger on every
+ * configuration table.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "condition.h"
+#include "config.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lead_key.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+PG_FUNCTION_INFO_V1(mql_config_changed);
+PG_FUNCTION_INFO_V1(mql_validate_rule);
+PG_FUNCTION_INFO_V1(mql_check_trackable);
+PG_FUNCTION_INFO_V1(mql_validate_rules_for);
+PG_FUNCTION_INFO_V1(mql_tracking_columns);
+
+/* Statement trigger on configuration tables: drop every backend's cache. */
+Datum
+mql_config_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("_config_changed() can only be called as a trigger")));
+	config_invalidate_all();
+	return PointerGetDatum(NULL);
+}
+
+/* A column of the trigger's row by name. */
+static Datum
+row_column(TriggerData *td, HeapTuple row, const char *name, bool *isnull)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+
+	return heap_getattr(row, SPI_fnumber(desc, name), desc, isnull);
+}
+
+/* Refuse anything but an ordinary or partitioned, permanent table. */
+static void
+check_table_kind(Relation rel, const char *purpose)
+{
+	char		kind = rel->rd_rel->relkind;
+
+	if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel)),
+				 errdetail("%s needs an ordinary or partitioned table; \"%s\" is a %s.",
+						   purpose, RelationGetRelationName(rel),
+						   kind == RELKIND_VIEW ? "view" :
+						   kind == RELKIND_MATVIEW ? "materialized view" :
+						   kind == RELKIND_FOREIGN_TABLE ? "foreign table" :
+						   kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX ? "index" :
+						   kind == RELKIND_SEQUENCE ? "sequence" : "relation of another kind")));
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot track temporary table \"%s\"", RelationGetRelationName(rel)),
+				 errdetail("Scores outlive sessions; a temporary table's rows do not.")));
+}
+
+/* Compile a rule's condition against one table (raising on error). */
+static void
+validate_condition(const char *condition, int64 rule_id, Oid relid)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+
+	check_table_kind(rel, "A rule's source");
+	if (condition != NULL)
+		(void) condition_compile(condition, psprintf("rule %lld", (long long) rule_id), rel);
+	relation_close(rel, AccessShareLock);
+}
+
+/* BEFORE INSERT OR UPDATE on rules: a rule is checked when written. */
+Datum
+mql_validate_rule(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	row;
+	bool		isnull;
+	int64		id;
+	char	   *model;
+	char	   *event_type;
+	double		points;
+	Datum		v;
+	char	   *condition;
+	char	   *promote_to;
+	Oid			source;
+	OwnerContext owner;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("_validate_rule() can only be called as a row trigger")));
+	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+
+	id = DatumGetInt64(row_column(td, row, "id", &isnull));
+	model = TextDatumGetCString(row_column(td, row, "model", &isnull));
+	event_type = TextDatumGetCString(row_column(td, row, "event_type", &isnull));
+	points = DatumGetFloat8(row_column(td, row, "points", &isnull));
+	v = row_column(td, row, "condition", &isnull);
+	condition = isnull ? NULL : TextDatumGetCString(v);
+	v = row_column(td, row, "promote_to", &isnull);
+	promote_to = isnull ? NULL : TextDatumGetCString(v);
+	v = row_column(td, row, "source", &isnull);
+	source = isnull ? InvalidOid : DatumGetObjectId(v);
+
+	if (isnan(points) || isinf(points))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("points of rule %lld must be a finite number, got %g", (long long) id, points)));
+	if (event_type[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event_type of rule %lld must not be empty", (long long) id)));
+	v = row_column(td, row, "max_per_day", &isnull);
+	if (!isnull && DatumGetInt32(v) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_per_day of rule %lld must be positive, got %d", (long long) id, DatumGetInt32(v)),
+				 errhint("Use NULL for no daily cap.")));
+	if (condition != NULL && condition[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("condition of rule %lld is empty", (long long) id),
+				 errhint("Use NULL for a rule without condition.")));
+
+	become_owner(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (promote_to != NULL)
+	{
+		Oid			types[2] = {TEXTOID, TEXTOID};
+		Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(promote_to)};
+
+		SPI_execute_with_args("SELECT 1 FROM mql_score.stages WHERE model = $1 AND name = $2",
+							  2, types, values, NULL, true, 1);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FOREIGN_KEY_VIOLATION),
+					 errmsg("promote_to of rule %lld names stage \"%s\", which model \"%s\" does not have",
+							(long long) id, promote_to, model),
+					 errhint("Add the stage to mql_score.stages first.")));
+	}
+	if (OidIsValid(source))
+		validate_condition(condition, id, source);
+	else if (condition != NULL)
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		values[1] = {CStringGetTextDatum(model)};
+
+		/* every table the model tracks */
+		SPI_execute_with_args("SELECT activity FROM mql_score.tracked WHERE model = $1 ORDER BY id",
+							  1, types, values, NULL, true, 0);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															   SPI_tuptable->tupdesc, 1, &isnull));
+
+			validate_condition(condition, id, relid);
+		}
+	}
+	SPI_finish();
+	restore_user(&owner);
+	return PointerGetDatum(row);
+}
+
+/* Whether some index of `rel` (or its partitioned index) leads with `attnum`. */
+static bool
+has_index_on(Relation rel, AttrNumber attnum)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, indexes)
+	{
+		HeapTuple	tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(lc)));
+
+		if (HeapTupleIsValid(tuple))
+		{
+			Form_pg_index index = (Form_pg_index) GETSTRUCT(tuple);
+
+			found |= index->indnatts > 0 && index->indkey.values[0] == attnum;
+			ReleaseSysCache(tuple);
+		}
+	}
+	list_free(indexes);
+	return found;
+}
+
+/* A tracked column: it must exist and be a user column. */
+static AttrNumber
+tracked_column(Relation rel, Name column, const char *role)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), NameStr(*column));
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						NameStr(*column), RelationGetRelationName(rel)),
+				 errhint("Name the table's %s column.", role)));
+	return attnum;
+}
+
+/* _check_trackable(activity, model, lead_column, time_column, type_column, event_type) */
+Datum
+mql_check_trackable(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *model_name;
+	Relation	rel;
+	AttrNumber	lead,
+				at;
+	Oid			lead_type,
+				time_type;
+	LeadKind	kind;
+	OwnerContext owner;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("activity, model, lead_column and time_column must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	model_name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	if (PG_ARGISNULL(4) == PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("exactly one of type_column and event_type must be given"),
+				 errhint("type_column names the column holding each row's event type; "
+						 "event_type is the type of every row of a single-purpose table.")));
+	if (!PG_ARGISNULL(5) && VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(5)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event_type must not be empty")));
+
+	rel = relation_open(relid, AccessShareLock);
+	check_table_kind(rel, "track()");
+
+	lead = tracked_column(rel, PG_GETARG_NAME(2), "lead");
+	lead_type = get_atttype(relid, lead);
+	kind = lead_kind_of_type(lead_type);
+	if (kind == LEAD_KIND_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("lead column \"%s\" has type %s", NameStr(*PG_GETARG_NAME(2)), format_type_be(lead_type)),
+				 errhint("A lead column must be smallint, integer, bigint, uuid, text or varchar.")));
+
+	at = tracked_column(rel, PG_GETARG_NAME(3), "event time");
+	time_type = get_atttype(relid, at);
+	if (time_type != TIMESTAMPTZOID && time_type != TIMESTAMPOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("time column \"%s\" has type %s", NameStr(*PG_GETARG_NAME(3)), format_type_be(time_type)),
+				 errhint("An event time column must be timestamptz (or timestamp, read as UTC).")));
+
+	if (!PG_ARGISNULL(4))
+	{
+		AttrNumber	type = tracked_column(rel, PG_GETARG_NAME(4), "event type");
+		Oid			type_type = get_atttype(relid, type);
+
+		if (type_type != TEXTOID && type_type != VARCHAROID &&
+			!type_is_enum(type_type))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("type column \"%s\" has type %s", NameStr(*PG_GETARG_NAME(4)), format_type_be(type_type)),
+					 errhint("An event type column must be text, varchar or an enum.")));
+	}
+
+	become_owner(&owner);
+	config_acquire();
+	PG_TRY();
+	{
+		ModelConfig *model = config_model(model_name, true);
+		ListCell   *lc;
+
+		if (model == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" does not exist", model_name),
+					 errhint("Create it first: INSERT INTO mql_score.models (name) VALUES (%s);",
+							 quote_literal_cstr(model_name))));
+		foreach(lc, model->trackings)
+		{
+			TrackingConfig *tc = lfirst(lc);
+
+			if (tc->relid == relid)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_OBJECT),
+						 errmsg("table \"%s\" is already tracked by model \"%s\"",
+								RelationGetRelationName(rel), model_name),
+						 errhint("Call mql_score.untrack() first to track it differently.")));
+		}
+		if (model->lead_kind != LEAD_KIND_NONE && model->lead_kind != kind)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("lead column \"%s\" has type %s, but model \"%s\" identifies leads by %s values",
+							NameStr(*PG_GETARG_NAME(2)), format_type_be(lead_type), model_name,
+							lead_kind_name(model->lead_kind)),
+					 errhint("All tables a model tracks must have comparable lead columns; use another model.")));
+	}
+	PG_FINALLY();
+	{
+		config_release();
+		restore_user(&owner);
+	}
+	PG_END_TRY();
+
+	if (!has_index_on(rel, lead))
+		ereport(NOTICE,
+				(errmsg("no index on lead column \"%s\" of \"%s\"",
+						NameStr(*PG_GETARG_NAME(2)), RelationGetRelationName(rel)),
+				 errdetail("Recomputing a lead (rescore, deletes of capped events, explain) reads its rows through one."),
+				 errhint("CREATE INDEX ON %s (%s);",
+						 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													RelationGetRelationName(rel)),
+						 quote_identifier(NameStr(*PG_GETARG_NAME(2))))));
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
+}
+
+/* _validate_rules_for(tracking): compile every applicable rule against the table. */
+Datum
+mql_validate_rules_for(PG_FUNCTION_ARGS)
+{
+	int			id = PG_GETARG_INT32(0);
+	OwnerContext owner;
+
+	become_owner(&owner);
+	config_acquire();
+	PG_TRY();
+	{
+		TrackingConfig *tc = config_tracking(id, false);
+		Relation	rel = relation_open(tc->relid, AccessShareLock);
+
+		(void) config_table_rules(tc, rel);
+		relation_close(rel, AccessShareLock);
+	}
+	PG_FINALLY();
+	{
+		config_release();
+		restore_user(&owner);
+	}
+	PG_END_TRY();
+	PG_RETURN_VOID();
+}
+
+/* _tracking_columns(tracking) → lead_column, time_column, type_column, event_type */
+Datum
+mql_tracking_columns(PG_FUNCTION_ARGS)
+{
+	int			id = PG_GETARG_INT32(0);
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+	OwnerContext owner;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	become_owner(&owner);
+	config_acquire();
+	PG_TRY();
+	{
+		TrackingConfig *tc = config_tracking(id, true);
+
+		if (tc == NULL)
+			memset(nulls, true, sizeof(nulls));
+		else
+		{
+			values[0] = DirectFunctionCall1(namein, CStringGetDatum(tc->lead_column));
+			values[1] = DirectFunctionCall1(namein, CStringGetDatum(tc->time_column));
+			nulls[2] = tc->type_column == NULL;
+			values[2] = tc->type_column ? DirectFunctionCall1(namein, CStringGetDatum(tc->type_column)) : 0;
+			nulls[3] = tc->event_type == NULL;
+			values[3] = tc->event_type ? CStringGetTextDatum(tc->event_type) : 0;
+		}
+	}
+	PG_FINALLY();
+	{
+		config_release();
+		restore_user(&owner);
+	}
+	PG_END_TRY();
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}

@@ -1,0 +1,613 @@
+/*
+ * batch.c — fold rows into per-lead deltas, then apply them lead by lead
+ * in key order (see batch.h).
+ *
+ * Applying a delta is exact bookkeeping in the common cases: points of
+ * uncapped rules are added (or, for removed rows, subtracted) decayed from
+ * their own event times; capped rules are settled against the lead's cap
+ * entries (caps.h).  The cases bookkeeping cannot settle — a removed
+ * event that was counted by a full capped day, or the lead's latest event
+ * removed — recompute the lead from its rows (recompute.c) after locking
+ * it, so concurrent writers are accounted for.
+ *
+ * An UPDATE statement delivers old and new rows separately; rows that
+ * reappear unchanged (same lead, time and matching rules) cancel out
+ * first, so `UPDATE ... SET note = ...` leaves the state untouched.
+ *
+ * New leads are created under a short per-model lock after the ordered
+ * pass over existing ones, so two batches never race to insert the same
+ * lead and the ordered pass stays deadlock-free.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "batch.h"
+#include "caps.h"
+#include "catalog/pg_extension.h"
+#include "common/hashfn.h"
+#include "decayed.h"
+#include "event_row.h"
+#include "executor/tuptable.h"
+#include "recompute.h"
+#include "stages.h"
+#include "state_store.h"
+#include "storage/lmgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+typedef struct LeadKeyRef
+{
+	const char *data;
+	int			len;
+} LeadKeyRef;
+
+typedef struct CappedEvent
+{
+	RuleConfig *rule;
+	TimestampTz at;
+	int			sign;
+} CappedEvent;
+
+/* A row of an UPDATE, kept until old and new rows have cancelled out. */
+typedef struct EventRecord
+{
+	TimestampTz at;
+	int			sign;
+	int			nmatched;
+	RuleConfig **matched;
+} EventRecord;
+
+typedef struct LeadDelta
+{
+	LeadKeyRef	key;			/* NUL-terminated copy */
+	uint32		hash;
+	char		status;
+	Decayed		points;			/* uncapped rules' ± points, decayed */
+	int64		events;			/* + new rows - old rows */
+	bool		has_new;
+	TimestampTz max_new;
+	bool		has_old;
+	TimestampTz max_old;
+	int			promote_idx;
+	int64		promote_rule;
+	int			ncapped;
+	int			capped_size;
+	CappedEvent *capped;
+	int			nrecords;
+	int			records_size;
+	EventRecord *records;
+	bool		recompute;
+} LeadDelta;
+
+#define SH_PREFIX		leadmap
+#define SH_ELEMENT_TYPE LeadDelta
+#define SH_KEY_TYPE		LeadKeyRef
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).data, (k).len)
+#define SH_EQUAL(tb, a, b) ((a).len == (b).len && memcmp((a).data, (b).data, (a).len) == 0)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+struct ScoreBatch
+{
+	MemoryContext cxt;			/* the batch: deltas and keys */
+	MemoryContext row_cxt;		/* reset per row */
+	MemoryContext lead_cxt;		/* reset per lead while applying */
+	ModelConfig *model;
+	const char *cause;
+	leadmap_hash *leads;
+	StateStore *store;
+	StageMoves	moves;
+	TimestampTz now;
+};
+
+ScoreBatch *
+batch_begin(ModelConfig *model, const char *cause)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "mql_score batch",
+											  ALLOCSET_DEFAULT_SIZES);
+	ScoreBatch *batch = MemoryContextAllocZero(cxt, sizeof(ScoreBatch));
+
+	batch->cxt = cxt;
+	batch->row_cxt = AllocSetContextCreate(cxt, "mql_score row", ALLOCSET_SMALL_SIZES);
+	batch->lead_cxt = AllocSetContextCreate(cxt, "mql_score lead", ALLOCSET_DEFAULT_SIZES);
+	batch->model = model;
+	batch->cause = cause;
+	batch->leads = leadmap_create(cxt, 1024, NULL);
+	batch->store = store_open();
+	batch->now = GetCurrentTransactionStartTimestamp();
+	stage_moves_init(&batch->moves);
+	return batch;
+}
+
+void
+batch_end(ScoreBatch *batch)
+{
+	store_close(batch->store);
+	MemoryContextDelete(batch->cxt);
+}
+
+/* The delta of a lead, created empty on first sight. */
+static LeadDelta *
+batch_delta(ScoreBatch *batch, const char *data, int len)
+{
+	LeadKeyRef	key = {data, len};
+	bool		found;
+	LeadDelta  *d = leadmap_insert(batch->leads, key, &found);
+
+	if (!found)
+	{
+		char	   *copy = MemoryContextAlloc(batch->cxt, len + 1);
+
+		memcpy(copy, data, len);
+		copy[len] = '\0';
+		d->key.data = copy;
+		decayed_init(&d->points, batch->model->half_life);
+		d->events = 0;
+		d->has_new = d->has_old = false;
+		d->promote_idx = -1;
+		d->promote_rule = 0;
+		d->ncapped = d->capped_size = 0;
+		d->capped = NULL;
+		d->nrecords = d->records_size = 0;
+		d->records = NULL;
+		d->recompute = false;
+	}
+	return d;
+}
+
+/* Grow a batch-owned array to hold one more element. */
+static void *
+batch_grow(ScoreBatch *batch, void *array, int *size, int n, Size elem)
+{
+	if (n < *size)
+		return array;
+	*size = Max(4, *size * 2);
+	return array ? repalloc(array, elem * *size) : MemoryContextAlloc(batch->cxt, elem * *size);
+}
+
+/* Fold one event (a row's time and the rules it satisfied) into a delta. */
+static void
+fold_event(ScoreBatch *batch, LeadDelta *d, TimestampTz at, int sign,
+		   RuleConfig **matched, int nmatched)
+{
+	d->events += sign;
+	if (sign > 0)
+	{
+		d->max_new = d->has_new ? Max(d->max_new, at) : at;
+		d->has_new = true;
+	}
+	else
+	{
+		d->max_old = d->has_old ? Max(d->max_old, at) : at;
+		d->has_old = true;
+	}
+	for (int i = 0; i < nmatched; i++)
+	{
+		RuleConfig *rule = matched[i];
+
+		if (rule->cap > 0)
+		{
+			d->capped = batch_grow(batch, d->capped, &d->capped_size, d->ncapped, sizeof(CappedEvent));
+			d->capped[d->ncapped].rule = rule;
+			d->capped[d->ncapped].at = at;
+			d->capped[d->ncapped].sign = sign;
+			d->ncapped++;
+			continue;
+		}
+		decayed_add_event(&d->points, sign * rule->points, at);
+		if (sign > 0 && rule->promote_idx > d->promote_idx)
+		{
+			d->promote_idx = rule->promote_idx;
+			d->promote_rule = rule->id;
+		}
+	}
+}
+
+/* Keep an UPDATE row for cancellation against its counterpart. */
+static void
+keep_record(ScoreBatch *batch, LeadDelta *d, const EventRow *row, int sign)
+{
+	EventRecord *r;
+
+	d->records = batch_grow(batch, d->records, &d->records_size, d->nrecords, sizeof(EventRecord));
+	r = &d->records[d->nrecords++];
+	r->at = row->at;
+	r->sign = sign;
+	r->nmatched = row->nmatched;
+	r->matched = MemoryContextAlloc(batch->cxt, sizeof(RuleConfig *) * Max(1, row->nmatched));
+	memcpy(r->matched, row->matched, sizeof(RuleConfig *) * row->nmatched);
+}
+
+void
+batch_add_rows(ScoreBatch *batch, TableRules *rules, Relation rel,
+			   Tuplestorestate *rows, int sign, bool updating)
+{
+	RowReader	reader;
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	int			readptr = tuplestore_alloc_read_pointer(rows, 0);
+	int			oldptr = 0;
+	MemoryContext old = MemoryContextSwitchTo(batch->cxt);
+
+	row_reader_init(&reader, rules);
+	tuplestore_select_read_pointer(rows, readptr);
+	tuplestore_rescan(rows);
+	MemoryContextSwitchTo(batch->row_cxt);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		EventRow	row;
+
+		MemoryContextReset(batch->row_cxt);
+		row_read(&reader, slot, &row);
+		switch (row.status)
+		{
+			case ROW_ANONYMOUS:
+				break;
+			case ROW_UNSCORABLE:
+			case ROW_FAILED:
+				if (sign > 0)
+					store_insert_skipped(batch->store, RelationGetRelid(rel),
+										 row_identity(&reader, slot), row.reason,
+										 batch->model->name, row.failed_rule);
+				break;
+			case ROW_SCORED:
+				{
+					LeadDelta  *d = batch_delta(batch, row.lead.data, row.lead.len);
+
+					if (updating)
+						keep_record(batch, d, &row, sign);
+					else
+						fold_event(batch, d, row.at, sign, row.matched, row.nmatched);
+					break;
+				}
+		}
+	}
+	MemoryContextSwitchTo(old);
+	tuplestore_select_read_pointer(rows, oldptr);
+	row_reader_done(&reader);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+void
+batch_recompute(ScoreBatch *batch, const char *lead)
+{
+	batch_delta(batch, lead, strlen(lead))->recompute = true;
+}
+
+static int
+record_compare(const void *a, const void *b)
+{
+	const EventRecord *x = a;
+	const EventRecord *y = b;
+	int			c;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	if (x->nmatched != y->nmatched)
+		return x->nmatched < y->nmatched ? -1 : 1;
+	c = memcmp(x->matched, y->matched, sizeof(RuleConfig *) * x->nmatched);
+	if (c != 0)
+		return c;
+	return x->sign - y->sign;
+}
+
+static bool
+record_same_event(const EventRecord *x, const EventRecord *y)
+{
+	return x->at == y->at && x->nmatched == y->nmatched &&
+		memcmp(x->matched, y->matched, sizeof(RuleConfig *) * x->nmatched) == 0;
+}
+
+/* Cancel rows that an UPDATE left unchanged, fold the rest. */
+static void
+fold_records(ScoreBatch *batch, LeadDelta *d)
+{
+	int			i = 0;
+
+	qsort(d->records, d->nrecords, sizeof(EventRecord), record_compare);
+	while (i < d->nrecords)
+	{
+		int			j = i,
+					balance = 0;
+
+		while (j < d->nrecords && record_same_event(&d->records[i], &d->records[j]))
+			balance += d->records[j++].sign;
+		/* the group nets to `balance` copies of the event */
+		for (; balance != 0; balance += balance > 0 ? -1 : 1)
+			fold_event(batch, d, d->records[i].at, balance > 0 ? 1 : -1,
+					   d->records[i].matched, d->records[i].nmatched);
+		i = j;
+	}
+	d->nrecords = 0;
+}
+
+static int
+capped_compare(const void *a, const void *b)
+{
+	const CappedEvent *x = a;
+	const CappedEvent *y = b;
+
+	if (x->rule->index != y->rule->index)
+		return x->rule->index < y->rule->index ? -1 : 1;
+	if (x->sign != y->sign)
+		return x->sign - y->sign;	/* removals first */
+	return (x->at > y->at) - (x->at < y->at);
+}
+
+static inline int32
+capped_day(const CappedEvent *e)
+{
+	return e->rule->once ? CAPS_ONCE_DAY : caps_utc_day(e->at);
+}
+
+static void
+promote_candidate(RuleConfig *rule, int *promote_idx, int64 *promote_rule)
+{
+	if (rule->promote_idx > *promote_idx)
+	{
+		*promote_idx = rule->promote_idx;
+		*promote_rule = rule->id;
+	}
+}
+
+/*
+ * Settle capped events against the lead's cap entries, adding their points
+ * to `engagement`.  False when only a recomputation can settle them.
+ */
+static bool
+settle_capped(LeadDelta *d, CapSet *caps, Decayed *engagement, int *promote_idx, int64 *promote_rule)
+{
+	qsort(d->capped, d->ncapped, sizeof(CappedEvent), capped_compare);
+	for (int i = 0; i < d->ncapped; i++)
+	{
+		CappedEvent *e = &d->capped[i];
+		RuleConfig *rule = e->rule;
+		CapEntry   *entry = caps_lookup(caps, rule->id, capped_day(e), e->sign > 0);
+
+		if (e->sign < 0)
+		{
+			/* a removed event that was never counted changes nothing */
+			if (entry == NULL || entry->count == 0 || e->at > entry->max_counted)
+				continue;
+			/* counted, and the day had room: nothing waits to take its place */
+			if (entry->count < rule->cap && e->at < entry->max_counted)
+			{
+				entry->count--;
+				decayed_add_event(engagement, -rule->points, e->at);
+				continue;
+			}
+			return false;
+		}
+		if (entry->count < rule->cap)
+		{
+			entry->count++;
+			entry->max_counted = entry->count == 1 ? e->at : Max(entry->max_counted, e->at);
+		}
+		else if (e->at < entry->max_counted && rule->cap == 1)
+		{
+			/* an earlier event takes the single counted place */
+			decayed_add_event(engagement, -rule->points, entry->max_counted);
+			entry->max_counted = e->at;
+		}
+		else if (e->at < entry->max_counted)
+			return false;		/* displaces one of several counted events */
+		else
+			continue;			/* the day (or the once) is already used up */
+		decayed_add_event(engagement, rule->points, e->at);
+		promote_candidate(rule, promote_idx, promote_rule);
+	}
+	return true;
+}
+
+/* Bring a decayed sum forward to `t` (no-op if it is already there). */
+static void
+decayed_advance(Decayed *d, TimestampTz t)
+{
+	if (d->at == DT_NOBEGIN)
+		d->at = t;
+	else if (t > d->at)
+	{
+		double		f = decay_factor(t, d->at, d->half_life);
+
+		d->value *= f;
+		d->comp *= f;
+		d->at = t;
+	}
+}
+
+/* Apply a delta by bookkeeping; false if only recomputation can. */
+static bool
+apply_increment(LeadDelta *d, LeadState *state, const ModelConfig *model,
+				int *promote_idx, int64 *promote_rule)
+{
+	Decayed		engagement;
+	TimestampTz last = state->last_event_at;
+	CapSet		caps;
+
+	if (d->has_old && (!state->has_events || d->max_old >= state->last_event_at ||
+					   state->events + d->events <= 0))
+		return false;
+
+	decayed_init(&engagement, model->half_life);
+	if (state->has_events)
+	{
+		engagement.value = state->engagement;
+		engagement.at = state->last_event_at;
+	}
+	if (d->has_new)
+		last = state->has_events ? Max(last, d->max_new) : d->max_new;
+	decayed_merge_into(&engagement, &d->points);
+	decayed_advance(&engagement, last);
+
+	if (d->ncapped > 0)
+	{
+		caps_decode(state->caps, &caps);
+		if (!settle_capped(d, &caps, &engagement, promote_idx, promote_rule))
+			return false;
+		state->caps = caps_encode(&caps);
+	}
+	state->engagement = decayed_total(&engagement);
+	state->events += d->events;
+	state->last_event_at = last;
+	state->has_events = true;
+	return true;
+}
+
+/* Replace the lead's scoring state by a recomputation from its rows. */
+static bool
+apply_recompute(LeadDelta *d, LeadState *state, ModelConfig *model,
+				int *promote_idx, int64 *promote_rule)
+{
+	Recomputed	r;
+
+	recompute_lead(model, d->key.data, &r);
+	if (!r.has_events && !state->has_events && state->stage == NULL && state->fit == 0.0)
+		return false;			/* nothing to keep for a lead we never had */
+	state->engagement = r.engagement;
+	state->has_events = r.has_events;
+	state->last_event_at = r.last_event_at;
+	state->events = r.events;
+	state->caps = caps_encode(&r.caps);
+
+	/* promotions by capped rules count if their event is among the counted */
+	for (int i = 0; i < d->ncapped; i++)
+	{
+		CappedEvent *e = &d->capped[i];
+		CapEntry   *entry;
+
+		if (e->sign < 0 || e->rule->promote_idx <= *promote_idx)
+			continue;
+		entry = caps_lookup(&r.caps, e->rule->id, capped_day(e), false);
+		if (entry && e->at <= entry->max_counted)
+			promote_candidate(e->rule, promote_idx, promote_rule);
+	}
+	return true;
+}
+
+/* Update one locked (or new) lead: state, then stage; false if nothing to store. */
+static bool
+apply_lead(ScoreBatch *batch, LeadDelta *d, LeadState *state)
+{
+	ModelConfig *model = batch->model;
+	int			promote_idx = d->promote_idx;
+	int64		promote_rule = d->promote_rule;
+	TimestampTz eval_at = d->has_new ? Max(batch->now, d->max_new) : batch->now;
+
+	/* apply_increment changes nothing when it gives up */
+	if (d->recompute || !apply_increment(d, state, model, &promote_idx, &promote_rule))
+	{
+		promote_idx = d->promote_idx;
+		promote_rule = d->promote_rule;
+		if (!apply_recompute(d, state, model, &promote_idx, &promote_rule))
+			return false;
+	}
+	stage_evaluate(batch->store, &batch->moves, model, d->key.data, state, eval_at,
+				   promote_idx, promote_rule, batch->cause ? batch->cause : "event");
+	return true;
+}
+
+static int
+delta_compare(const void *a, const void *b)
+{
+	const LeadDelta *x = *(LeadDelta *const *) a;
+	const LeadDelta *y = *(LeadDelta *const *) b;
+	int			c = memcmp(x->key.data, y->key.data, Min(x->key.len, y->key.len));
+
+	return c != 0 ? c : (x->key.len > y->key.len) - (x->key.len < y->key.len);
+}
+
+/* Serializes the creation of a model's new leads (held briefly). */
+static void
+creation_lock(ScoreBatch *batch, bool acquire)
+{
+	uint16		subid = 1 + hash_bytes((const unsigned char *) batch->model->name,
+									   strlen(batch->model->name)) % 65535;
+
+	if (acquire)
+		LockDatabaseObject(ExtensionRelationId, config_objects()->extension, subid, ExclusiveLock);
+	else
+		UnlockDatabaseObject(ExtensionRelationId, config_objects()->extension, subid, ExclusiveLock);
+}
+
+int64
+batch_apply(ScoreBatch *batch)
+{
+	const char *model = batch->model->name;
+	int64		n = batch->leads->members;
+	LeadDelta **deltas = MemoryContextAlloc(batch->cxt, sizeof(LeadDelta *) * Max(1, n));
+	LeadDelta **missing = MemoryContextAlloc(batch->cxt, sizeof(LeadDelta *) * Max(1, n));
+	int64		nmissing = 0,
+				i = 0;
+	leadmap_iterator it;
+	LeadDelta  *d;
+	MemoryContext old = MemoryContextSwitchTo(batch->lead_cxt);
+
+	leadmap_start_iterate(batch->leads, &it);
+	while ((d = leadmap_iterate(batch->leads, &it)) != NULL)
+	{
+		if (d->nrecords > 0)
+			fold_records(batch, d);
+		deltas[i++] = d;
+	}
+	qsort(deltas, n, sizeof(LeadDelta *), delta_compare);
+
+	/* existing leads, locked in key order */
+	for (i = 0; i < n; i++)
+	{
+		LeadState	state;
+
+		MemoryContextReset(batch->lead_cxt);
+		if (!store_lock_lead(batch->store, model, deltas[i]->key.data, &state))
+		{
+			missing[nmissing++] = deltas[i];
+			continue;
+		}
+		apply_lead(batch, deltas[i], &state);
+		store_update_lead(batch->store, model, deltas[i]->key.data, &state);
+	}
+
+	/* new leads: whoever holds the creation lock inserts; others update */
+	if (nmissing > 0)
+	{
+		int64		nretry = 0;
+
+		creation_lock(batch, true);
+		for (i = 0; i < nmissing; i++)
+		{
+			LeadState	state;
+
+			MemoryContextReset(batch->lead_cxt);
+			if (store_lead_exists(batch->store, model, missing[i]->key.data))
+			{
+				missing[nretry++] = missing[i];
+				continue;
+			}
+			lead_state_init(&state);
+			if (apply_lead(batch, missing[i], &state))
+				store_insert_lead(batch->store, model, missing[i]->key.data, &state);
+		}
+		creation_lock(batch, false);
+
+		for (i = 0; i < nretry; i++)
+		{
+			LeadState	state;
+
+			MemoryContextReset(batch->lead_cxt);
+			if (!store_lock_lead(batch->store, model, missing[i]->key.data, &state))
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("lead \"%s\" of model \"%s\" was removed concurrently",
+								missing[i]->key.data, model),
+						 errhint("Retry the transaction.")));
+			apply_lead(batch, missing[i], &state);
+			store_update_lead(batch->store, model, missing[i]->key.data, &state);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	stage_moves_finish(&batch->moves, batch->model);
+	return n;
+}

@@ -1,0 +1,657 @@
+/*
+ * config.c — build, look up and invalidate the per-backend configuration
+ * cache (see config.h).
+ *
+ * The cache lives in its own memory context under CacheMemoryContext and is
+ * rebuilt lazily.  Invalidation follows pg_cron's pattern: a statement
+ * trigger on every configuration table calls config_invalidate_all(),
+ * which queues a relcache invalidation of mql_score.tracked; the relcache
+ * callback here marks the cache stale in every backend when that commits.
+ * ALTERs of a tracked table (renames, dropped columns) invalidate its
+ * relcache entry too, and so does any change to a function (conditions
+ * may call it): both mark the cache stale as well.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "condition.h"
+#include "config.h"
+#include "decayed.h"
+#include "executor/spi.h"
+#include "lead_key.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "rewrite/rewriteHandler.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#define EXTENSION_NAME "mql_score"
+
+typedef struct ConfigCache
+{
+	MemoryContext cxt;
+	ExtensionObjects objects;
+	int			nmodels;
+	ModelConfig **models;
+	List	   *trackings;		/* TrackingConfig * */
+	int			nrelids;		/* relations whose invalidation matters */
+	Oid		   *relids;
+} ConfigCache;
+
+static ConfigCache *cache = NULL;
+static bool cache_stale = true;
+static int	cache_refcount = 0;
+
+/* Mark stale when a relation that shapes the cache changes. */
+static void
+config_relcache_callback(Datum arg, Oid relid)
+{
+	if (cache == NULL || cache_stale)
+		return;
+	if (relid == InvalidOid || relid == cache->objects.tracked)
+	{
+		cache_stale = true;
+		return;
+	}
+	for (int i = 0; i < cache->nrelids; i++)
+		if (cache->relids[i] == relid)
+		{
+			cache_stale = true;
+			return;
+		}
+}
+
+/* Any function change may alter a compiled condition. */
+static void
+config_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	cache_stale = true;
+}
+
+/* References do not survive the transaction that took them. */
+static void
+config_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PARALLEL_COMMIT)
+		cache_refcount = 0;
+}
+
+void
+config_init(void)
+{
+	CacheRegisterRelcacheCallback(config_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, config_syscache_callback, (Datum) 0);
+	RegisterXactCallback(config_xact_callback, NULL);
+}
+
+/* The owner of the extension, read from pg_extension. */
+static Oid
+extension_owner(void)
+{
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			owner = InvalidOid;
+
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum(EXTENSION_NAME));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"%s\" is not installed in this database", EXTENSION_NAME),
+				 errhint("Run CREATE EXTENSION mql_score, or drop the triggers left on tracked tables.")));
+	return owner;
+}
+
+/* Run as the extension owner, keeping the security context flags. */
+void
+become_owner(OwnerContext *ctx)
+{
+	GetUserIdAndSecContext(&ctx->saved_user, &ctx->saved_sec_context);
+	SetUserIdAndSecContext(cache != NULL && !cache_stale ? cache->objects.owner : extension_owner(),
+						   ctx->saved_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+void
+restore_user(const OwnerContext *ctx)
+{
+	SetUserIdAndSecContext(ctx->saved_user, ctx->saved_sec_context);
+}
+
+/* A relation of the extension's schema, which must exist. */
+static Oid
+extension_relid(Oid namespace, const char *name)
+{
+	Oid			relid = get_relname_relid(name, namespace);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "mql_score relation \"%s\" is missing", name);
+	return relid;
+}
+
+/* Look the extension's own objects up. */
+static void
+load_objects(ExtensionObjects *objects)
+{
+	objects->extension = get_extension_oid(EXTENSION_NAME, false);
+	objects->namespace = get_namespace_oid(EXTENSION_NAME, false);
+	objects->owner = extension_owner();
+	objects->lead_state = extension_relid(objects->namespace, "lead_state");
+	objects->stage_history = extension_relid(objects->namespace, "stage_history");
+	objects->skipped = extension_relid(objects->namespace, "skipped");
+	objects->tracked = extension_relid(objects->namespace, "tracked");
+}
+
+/* Run a query; SPI leaves its own context current, so return to the cache's. */
+static void
+spi_run(const char *query)
+{
+	if (SPI_execute(query, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", query);
+	MemoryContextSwitchTo(cache->cxt);
+}
+
+/* SPI value helpers, copying into the cache context. */
+static char *
+spi_text(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static Datum
+spi_value(HeapTuple tuple, TupleDesc desc, int col, bool *isnull)
+{
+	return SPI_getbinval(tuple, desc, col, isnull);
+}
+
+static ModelConfig *
+find_model(const char *name)
+{
+	for (int i = 0; i < cache->nmodels; i++)
+		if (strcmp(cache->models[i]->name, name) == 0)
+			return cache->models[i];
+	return NULL;
+}
+
+/* Models and their settings. */
+static void
+load_models(void)
+{
+	spi_run("SELECT name, half_life, demote, notify, on_error = 'skip' "
+				"FROM mql_score.models ORDER BY name");
+	cache->nmodels = SPI_processed;
+	cache->models = palloc0(sizeof(ModelConfig *) * Max(1, SPI_processed));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		ModelConfig *m = palloc0(sizeof(ModelConfig));
+		bool		isnull;
+		Datum		hl;
+
+		m->name = spi_text(t, d, 1);
+		hl = spi_value(t, d, 2, &isnull);
+		m->half_life = isnull ? 0 : interval_to_usecs(DatumGetIntervalP(hl));
+		m->demote = DatumGetBool(spi_value(t, d, 3, &isnull));
+		m->notify = DatumGetBool(spi_value(t, d, 4, &isnull));
+		m->skip_errors = DatumGetBool(spi_value(t, d, 5, &isnull));
+		cache->models[i] = m;
+	}
+}
+
+/* Stages, ordered by position within each model. */
+static void
+load_stages(void)
+{
+	spi_run("SELECT model, name, position, min_score FROM mql_score.stages "
+				"ORDER BY model, position");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		char	   *model_name = spi_text(t, d, 1);
+		ModelConfig *m = find_model(model_name);
+		StageConfig *s;
+		bool		isnull;
+		Datum		min_score;
+
+		if (m == NULL)
+			continue;
+		if (m->stages == NULL)
+			m->stages = palloc0(sizeof(StageConfig) * SPI_processed);
+		s = &m->stages[m->nstages++];
+		s->name = spi_text(t, d, 2);
+		s->position = DatumGetInt32(spi_value(t, d, 3, &isnull));
+		min_score = spi_value(t, d, 4, &isnull);
+		s->automatic = !isnull;
+		s->min_score = isnull ? 0.0 : DatumGetFloat8(min_score);
+	}
+}
+
+/* Index of a stage in its model, -1 if there is none. */
+static int
+stage_position(ModelConfig *m, const char *name)
+{
+	for (int i = 0; i < m->nstages; i++)
+		if (strcmp(m->stages[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* Enabled rules of every model. */
+static void
+load_rules(void)
+{
+	spi_run("SELECT id, model, source, event_type, points, condition, "
+				"max_per_day, once, promote_to FROM mql_score.rules "
+				"WHERE enabled ORDER BY model, id");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		ModelConfig *m = find_model(spi_text(t, d, 2));
+		RuleConfig *r;
+		bool		isnull;
+		Datum		v;
+		char	   *promote_to;
+
+		if (m == NULL)
+			continue;
+		if (m->rules == NULL)
+			m->rules = palloc0(sizeof(RuleConfig) * SPI_processed);
+		r = &m->rules[m->nrules];
+		r->index = m->nrules++;
+		r->id = DatumGetInt64(spi_value(t, d, 1, &isnull));
+		v = spi_value(t, d, 3, &isnull);
+		r->source = isnull ? InvalidOid : DatumGetObjectId(v);
+		r->event_type = spi_text(t, d, 4);
+		r->event_type_len = strlen(r->event_type);
+		r->points = DatumGetFloat8(spi_value(t, d, 5, &isnull));
+		r->condition = spi_text(t, d, 6);
+		v = spi_value(t, d, 7, &isnull);
+		r->cap = isnull ? 0 : DatumGetInt32(v);
+		r->once = DatumGetBool(spi_value(t, d, 8, &isnull));
+		if (r->once)
+			r->cap = 1;
+		promote_to = spi_text(t, d, 9);
+		r->promote_idx = promote_to ? stage_position(m, promote_to) : -1;
+	}
+}
+
+/* Read lead, time and type columns off a tracking's column view. */
+static void
+load_tracking_columns(TrackingConfig *tc)
+{
+	Relation	view = relation_open(tc->columns_view, AccessShareLock);
+	Query	   *query = get_view_query(view);
+	TargetEntry *lead = list_nth_node(TargetEntry, query->targetList, 0);
+	TargetEntry *at = list_nth_node(TargetEntry, query->targetList, 1);
+	TargetEntry *type = list_nth_node(TargetEntry, query->targetList, 2);
+
+	if (!IsA(lead->expr, Var) || !IsA(at->expr, Var))
+		elog(ERROR, "column view of tracking %d is malformed", tc->id);
+	tc->lead_column = get_attname(tc->relid, castNode(Var, lead->expr)->varattno, false);
+	tc->time_column = get_attname(tc->relid, castNode(Var, at->expr)->varattno, false);
+	tc->lead_type = castNode(Var, lead->expr)->vartype;
+	if (IsA(type->expr, Var))
+		tc->type_column = get_attname(tc->relid, castNode(Var, type->expr)->varattno, false);
+	else if (IsA(type->expr, Const) && !castNode(Const, type->expr)->constisnull)
+		tc->event_type = TextDatumGetCString(castNode(Const, type->expr)->constvalue);
+	else
+		elog(ERROR, "column view of tracking %d is malformed", tc->id);
+	relation_close(view, AccessShareLock);
+}
+
+/* Tracked tables, with the relations whose changes must drop the cache. */
+static void
+load_trackings(void)
+{
+	spi_run("SELECT t.id, t.model, t.activity, t.columns FROM mql_score.tracked t "
+				"WHERE t.columns IS NOT NULL ORDER BY t.id");
+	cache->relids = palloc(sizeof(Oid) * (SPI_processed * 2 + 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		TrackingConfig *tc = palloc0(sizeof(TrackingConfig));
+		bool		isnull;
+		LeadKind	kind;
+
+		tc->id = DatumGetInt32(spi_value(t, d, 1, &isnull));
+		tc->model = find_model(spi_text(t, d, 2));
+		tc->relid = DatumGetObjectId(spi_value(t, d, 3, &isnull));
+		tc->columns_view = DatumGetObjectId(spi_value(t, d, 4, &isnull));
+		if (tc->model == NULL || !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(tc->relid)))
+			continue;
+		load_tracking_columns(tc);
+		kind = lead_kind_of_type(tc->lead_type);
+		if (tc->model->lead_kind == LEAD_KIND_NONE)
+			tc->model->lead_kind = kind;
+		tc->model->trackings = lappend(tc->model->trackings, tc);
+		cache->trackings = lappend(cache->trackings, tc);
+		cache->relids[cache->nrelids++] = tc->relid;
+		cache->relids[cache->nrelids++] = tc->columns_view;
+	}
+}
+
+/* Build a fresh cache from the configuration tables. */
+static void
+config_build(void)
+{
+	MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext, "mql_score config",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ConfigCache *fresh = palloc0(sizeof(ConfigCache));
+
+	fresh->cxt = cxt;
+	load_objects(&fresh->objects);
+	cache = fresh;
+	cache_stale = false;
+
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		/* SPI allocates results in its own context: copy what we keep */
+		MemoryContextSwitchTo(cxt);
+		load_models();
+		load_stages();
+		load_rules();
+		load_trackings();
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		cache = NULL;
+		cache_stale = true;
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+}
+
+void
+config_acquire(void)
+{
+	if (cache_refcount == 0 && (cache == NULL || cache_stale))
+	{
+		if (cache != NULL)
+		{
+			ListCell   *lc;
+
+			foreach(lc, cache->trackings)
+			{
+				TrackingConfig *tc = lfirst(lc);
+
+				if (tc->rows_of_lead)
+					SPI_freeplan(tc->rows_of_lead);
+			}
+			MemoryContextDelete(cache->cxt);
+			cache = NULL;
+		}
+		config_build();
+	}
+	cache_refcount++;
+}
+
+void
+config_release(void)
+{
+	if (cache_refcount > 0)
+		cache_refcount--;
+}
+
+const ExtensionObjects *
+config_objects(void)
+{
+	Assert(cache != NULL);
+	return &cache->objects;
+}
+
+ModelConfig *
+config_model(const char *name, bool missing_ok)
+{
+	ModelConfig *m;
+
+	Assert(cache != NULL);
+	m = find_model(name);
+	if (m == NULL && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("Models are rows of mql_score.models.")));
+	return m;
+}
+
+TrackingConfig *
+config_tracking(int id, bool missing_ok)
+{
+	ListCell   *lc;
+
+	Assert(cache != NULL);
+	foreach(lc, cache->trackings)
+	{
+		TrackingConfig *tc = lfirst(lc);
+
+		if (tc->id == id)
+			return tc;
+	}
+	if (!missing_ok)
+		elog(ERROR, "mql_score tracking %d does not exist", id);
+	return NULL;
+}
+
+/* Bytewise order of event types, as binary search needs it. */
+static int
+compare_type(const char *a, int alen, const char *b, int blen)
+{
+	int			c = memcmp(a, b, Min(alen, blen));
+
+	return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+static int
+compare_rule_type(const void *a, const void *b)
+{
+	const RuleConfig *ra = *(RuleConfig *const *) a;
+	const RuleConfig *rb = *(RuleConfig *const *) b;
+	int			c = compare_type(ra->event_type, ra->event_type_len,
+								 rb->event_type, rb->event_type_len);
+
+	return c != 0 ? c : (ra->id > rb->id) - (ra->id < rb->id);
+}
+
+/* Column of `rel` named like the tracking's column, checked. */
+static AttrNumber
+resolve_column(Relation rel, const char *name)
+{
+	AttrNumber	attnum = InvalidAttrNumber;
+
+	for (int i = 0; i < RelationGetDescr(rel)->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			attnum = att->attnum;
+	}
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "column \"%s\" of tracked relation \"%s\" is missing",
+			 name, RelationGetRelationName(rel));
+	return attnum;
+}
+
+/* Primary key columns of `rel`, for identifying skipped rows. */
+static List *
+primary_key_attnums(Relation rel)
+{
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	List	   *attnums = NIL;
+
+	if (OidIsValid(pk))
+	{
+		Relation	index = index_open(pk, AccessShareLock);
+
+		for (int i = 0; i < index->rd_index->indnkeyatts; i++)
+			attnums = lappend_int(attnums, index->rd_index->indkey.values[i]);
+		index_close(index, AccessShareLock);
+	}
+	return attnums;
+}
+
+/* Compile the rules that apply to a tracking for one relation. */
+static TableRules *
+compile_table_rules(TrackingConfig *tc, Relation rel)
+{
+	ModelConfig *m = tc->model;
+	TableRules *tr = palloc0(sizeof(TableRules));
+	RuleConfig **applicable = palloc(sizeof(RuleConfig *) * Max(1, m->nrules));
+	int			napplicable = 0;
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	tr->tracking = tc;
+	tr->relid = RelationGetRelid(rel);
+	tr->lead_attnum = resolve_column(rel, tc->lead_column);
+	tr->time_attnum = resolve_column(rel, tc->time_column);
+	tr->lead_type = TupleDescAttr(desc, tr->lead_attnum - 1)->atttypid;
+	tr->time_type = TupleDescAttr(desc, tr->time_attnum - 1)->atttypid;
+	if (tc->type_column)
+	{
+		Oid			typoutput;
+		bool		varlena;
+
+		tr->type_attnum = resolve_column(rel, tc->type_column);
+		tr->type_type = TupleDescAttr(desc, tr->type_attnum - 1)->atttypid;
+		getTypeOutputInfo(tr->type_type, &typoutput, &varlena);
+		fmgr_info_cxt(typoutput, &tr->type_out, CurrentMemoryContext);
+	}
+	tr->pk_attnums = primary_key_attnums(rel);
+
+	for (int i = 0; i < m->nrules; i++)
+	{
+		RuleConfig *r = &m->rules[i];
+
+		if (OidIsValid(r->source) && r->source != tc->relid)
+			continue;
+		if (tc->event_type && strcmp(tc->event_type, r->event_type) != 0)
+			continue;
+		applicable[napplicable++] = r;
+	}
+	qsort(applicable, napplicable, sizeof(RuleConfig *), compare_rule_type);
+
+	tr->types = palloc0(sizeof(TypeRules) * Max(1, napplicable));
+	for (int i = 0; i < napplicable; i++)
+	{
+		RuleConfig *r = applicable[i];
+		TypeRules  *type;
+		CompiledRule *cr;
+
+		if (tr->ntypes == 0 ||
+			compare_type(tr->types[tr->ntypes - 1].event_type, tr->types[tr->ntypes - 1].event_type_len,
+						 r->event_type, r->event_type_len) != 0)
+		{
+			type = &tr->types[tr->ntypes++];
+			type->event_type = r->event_type;
+			type->event_type_len = r->event_type_len;
+			type->rules = palloc0(sizeof(CompiledRule) * napplicable);
+		}
+		type = &tr->types[tr->ntypes - 1];
+		cr = &type->rules[type->nrules++];
+		cr->rule = r;
+		if (r->condition)
+		{
+			char	   *what = psprintf("rule %lld", (long long) r->id);
+			Expr	   *expr = condition_compile(r->condition, what, rel);
+
+			cr->qual = ExecInitExpr(expr, NULL);
+		}
+	}
+	if (tc->event_type)
+		tr->constant_type = table_rules_for_type(tr, tc->event_type, strlen(tc->event_type));
+	return tr;
+}
+
+TableRules *
+config_table_rules(TrackingConfig *tc, Relation rel)
+{
+	ListCell   *lc;
+	MemoryContext old;
+	TableRules *tr;
+	Oid			relid = RelationGetRelid(rel);
+
+	foreach(lc, tc->compiled)
+	{
+		tr = lfirst(lc);
+		if (tr->relid == relid)
+			return tr;
+	}
+	old = MemoryContextSwitchTo(cache->cxt);
+	tr = compile_table_rules(tc, rel);
+	tc->compiled = lappend(tc->compiled, tr);
+	/* a partition's ALTERs must drop the cache too */
+	if (relid != tc->relid)
+	{
+		Oid		   *grown = repalloc(cache->relids, sizeof(Oid) * (cache->nrelids + 1));
+
+		grown[cache->nrelids] = relid;
+		cache->relids = grown;
+		cache->nrelids++;
+	}
+	MemoryContextSwitchTo(old);
+	return tr;
+}
+
+TypeRules *
+table_rules_for_type(TableRules *tr, const char *type, int len)
+{
+	int			lo = 0,
+				hi = tr->ntypes - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = compare_type(tr->types[mid].event_type, tr->types[mid].event_type_len, type, len);
+
+		if (c == 0)
+			return &tr->types[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+void
+config_invalidate_all(void)
+{
+	Oid			namespace = get_namespace_oid(EXTENSION_NAME, false);
+
+	CacheInvalidateRelcacheByRelid(extension_relid(namespace, "tracked"));
+}

@@ -1,0 +1,136 @@
+/*
+ * jobs.c — recompute sets of leads, and the SQL-callable helpers that
+ * track() and untrack() use: _leads_of() and _recompute_leads().
+ */
+#include "postgres.h"
+
+#include "batch.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "jobs.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+PG_FUNCTION_INFO_V1(mql_leads_of);
+PG_FUNCTION_INFO_V1(mql_recompute_leads);
+
+List *
+leads_of_relation(Oid relid, const char *lead_column)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *leads = NIL;
+	char	   *query;
+	Portal		portal;
+
+	query = psprintf("SELECT DISTINCT (%s)::pg_catalog.text FROM %s WHERE %s IS NOT NULL",
+					 quote_identifier(lead_column),
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)),
+					 quote_identifier(lead_column));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	portal = SPI_cursor_open_with_args(NULL, query, 0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			char	   *lead = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			MemoryContext spi = MemoryContextSwitchTo(caller);	/* SPI frees its own */
+
+			leads = lappend(leads, pstrdup(lead));
+			MemoryContextSwitchTo(spi);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+	return leads;
+}
+
+int64
+recompute_leads(ModelConfig *model, List *leads, const char *cause)
+{
+	ScoreBatch *batch;
+	ListCell   *lc;
+	int64		n;
+
+	if (leads == NIL)
+		return 0;
+	batch = batch_begin(model, cause);
+	foreach(lc, leads)
+		batch_recompute(batch, lfirst(lc));
+	n = batch_apply(batch);
+	batch_end(batch);
+	return n;
+}
+
+/* _leads_of(tracking) → text[]: the leads a tracked table holds rows of. */
+Datum
+mql_leads_of(PG_FUNCTION_ARGS)
+{
+	int			id = PG_GETARG_INT32(0);
+	OwnerContext owner;
+	List	   *volatile leads = NIL;
+	Datum	   *elems;
+	int			n = 0;
+	ListCell   *lc;
+
+	become_owner(&owner);
+	config_acquire();
+	PG_TRY();
+	{
+		TrackingConfig *tc = config_tracking(id, false);
+
+		leads = leads_of_relation(tc->relid, tc->lead_column);
+	}
+	PG_FINALLY();
+	{
+		config_release();
+		restore_user(&owner);
+	}
+	PG_END_TRY();
+
+	elems = palloc(sizeof(Datum) * Max(1, list_length(leads)));
+	foreach(lc, leads)
+		elems[n++] = CStringGetTextDatum(lfirst(lc));
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* _recompute_leads(model, leads text[], cause) → leads recomputed. */
+Datum
+mql_recompute_leads(PG_FUNCTION_ARGS)
+{
+	char	   *model_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(1);
+	char	   *cause = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *leads = NIL;
+	int64		result = 0;
+	OwnerContext owner;
+
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!nulls[i])
+			leads = lappend(leads, TextDatumGetCString(elems[i]));
+
+	become_owner(&owner);
+	config_acquire();
+	PG_TRY();
+	{
+		result = recompute_leads(config_model(model_name, false), leads, cause);
+	}
+	PG_FINALLY();
+	{
+		config_release();
+		restore_user(&owner);
+	}
+	PG_END_TRY();
+	PG_RETURN_INT64(result);
+}

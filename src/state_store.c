@@ -1,0 +1,392 @@
+/*
+ * state_store.c — find, lock, insert and update lead_state rows, and append
+ * stage_history and skipped rows, through the executor's simple relation
+ * API (see state_store.h).
+ *
+ * Lookups keep one index scan on lead_state's primary key open for the
+ * whole statement and rescan it per lead.  Like logical replication's
+ * RelationFindReplTupleByIndex, a lookup uses a dirty snapshot, waits for
+ * a transaction that is writing the row, then locks the newest version.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_am.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "state_store.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+/* lead_state columns, in table order */
+enum
+{
+	LS_MODEL = 0, LS_LEAD, LS_ENGAGEMENT, LS_LAST_EVENT_AT, LS_EVENTS, LS_FIT,
+	LS_STAGE, LS_STAGE_ENTERED_AT, LS_DUE_AT, LS_CAPS, LS_NATTS
+};
+
+/* stage_history columns */
+enum
+{
+	SH_MODEL = 0, SH_LEAD, SH_FROM, SH_TO, SH_SCORE, SH_CAUSE, SH_AT, SH_RULE_ID, SH_ID, SH_NATTS
+};
+
+/* skipped columns */
+enum
+{
+	SK_SOURCE = 0, SK_ROW_IDENTITY, SK_REASON, SK_AT, SK_MODEL, SK_RULE_ID, SK_ID, SK_NATTS
+};
+
+/* One table opened for writing. */
+typedef struct StoreTable
+{
+	Relation	rel;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;		/* virtual slot for new rows */
+	Oid			id_sequence;	/* identity of the `id` column, if any */
+} StoreTable;
+
+struct StateStore
+{
+	EState	   *estate;
+	EPQState	epqstate;
+	StoreTable	lead_state;
+	StoreTable	history;
+	StoreTable	skipped;
+	Relation	pk_index;
+	IndexScanDesc dirty_scan;
+	SnapshotData dirty_snapshot;
+	ScanKeyData keys[2];
+	TupleTableSlot *found;		/* the row of the last lookup (a heap slot) */
+	int			nopened;
+};
+
+void
+lead_state_init(LeadState *state)
+{
+	memset(state, 0, sizeof(LeadState));
+}
+
+/* Open one of our tables as range table entry `rti`. */
+static void
+store_open_table(StateStore *store, StoreTable *table, Oid relid, Index rti, int id_attnum)
+{
+	MemoryContext old = MemoryContextSwitchTo(store->estate->es_query_cxt);
+
+	table->rel = table_open(relid, RowExclusiveLock);
+	table->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(table->rri, table->rel, rti, NULL, 0);
+	ExecOpenIndices(table->rri, false);
+	table->slot = ExecInitExtraTupleSlot(store->estate, RelationGetDescr(table->rel), &TTSOpsVirtual);
+	table->id_sequence = id_attnum > 0 ? getIdentitySequence(relid, id_attnum, false) : InvalidOid;
+	MemoryContextSwitchTo(old);
+}
+
+static RangeTblEntry *
+store_rte(Oid relid)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = RowExclusiveLock;
+	return rte;
+}
+
+/* Scan keys for (model, lead) on the primary key, values set per lookup. */
+static void
+store_init_keys(StateStore *store)
+{
+	for (int i = 0; i < 2; i++)
+	{
+		ScanKeyInit(&store->keys[i], i + 1, BTEqualStrategyNumber, F_TEXTEQ, (Datum) 0);
+		store->keys[i].sk_collation = store->pk_index->rd_indcollation[i];
+	}
+}
+
+StateStore *
+store_open(void)
+{
+	const ExtensionObjects *objects = config_objects();
+	StateStore *store = palloc0(sizeof(StateStore));
+
+	store->estate = CreateExecutorState();
+	ExecInitRangeTable(store->estate, list_make3(store_rte(objects->lead_state),
+												 store_rte(objects->stage_history),
+												 store_rte(objects->skipped)));
+	store->estate->es_snapshot = GetActiveSnapshot();
+	store->estate->es_output_cid = GetCurrentCommandId(true);
+	EvalPlanQualInit(&store->epqstate, store->estate, NULL, NIL, -1);
+
+	store_open_table(store, &store->lead_state, objects->lead_state, 1, 0);
+	store->found = table_slot_create(store->lead_state.rel, &store->estate->es_tupleTable);
+	store->pk_index = index_open(RelationGetPrimaryKeyIndex(store->lead_state.rel), RowExclusiveLock);
+	store_init_keys(store);
+	InitDirtySnapshot(store->dirty_snapshot);
+	store->dirty_scan = index_beginscan(store->lead_state.rel, store->pk_index,
+										&store->dirty_snapshot, 2, 0);
+	return store;
+}
+
+static void
+store_close_table(StoreTable *table)
+{
+	if (table->rel == NULL)
+		return;
+	ExecCloseIndices(table->rri);
+	table_close(table->rel, NoLock);
+}
+
+void
+store_close(StateStore *store)
+{
+	index_endscan(store->dirty_scan);
+	index_close(store->pk_index, NoLock);
+	store_close_table(&store->lead_state);
+	store_close_table(&store->history);
+	store_close_table(&store->skipped);
+	EvalPlanQualEnd(&store->epqstate);
+	ExecResetTupleTable(store->estate->es_tupleTable, false);
+	FreeExecutorState(store->estate);
+}
+
+/* Decode a lead_state row held by `slot`. */
+static void
+store_decode(TupleTableSlot *slot, LeadState *state)
+{
+	Datum	   *v;
+	bool	   *n;
+
+	slot_getallattrs(slot);
+	v = slot->tts_values;
+	n = slot->tts_isnull;
+	state->engagement = DatumGetFloat8(v[LS_ENGAGEMENT]);
+	state->has_events = !n[LS_LAST_EVENT_AT];
+	state->last_event_at = state->has_events ? DatumGetTimestampTz(v[LS_LAST_EVENT_AT]) : 0;
+	state->events = DatumGetInt64(v[LS_EVENTS]);
+	state->fit = DatumGetFloat8(v[LS_FIT]);
+	state->stage = n[LS_STAGE] ? NULL : TextDatumGetCString(v[LS_STAGE]);
+	state->stage_entered_at = n[LS_STAGE_ENTERED_AT] ? 0 : DatumGetTimestampTz(v[LS_STAGE_ENTERED_AT]);
+	state->has_due = !n[LS_DUE_AT];
+	state->due_at = state->has_due ? DatumGetTimestampTz(v[LS_DUE_AT]) : 0;
+	state->caps = n[LS_CAPS] ? NULL : DatumGetByteaPCopy(v[LS_CAPS]);
+}
+
+/* Fill the virtual slot with a lead_state row. */
+static TupleTableSlot *
+store_encode(StateStore *store, const char *model, const char *lead, const LeadState *state)
+{
+	TupleTableSlot *slot = store->lead_state.slot;
+	Datum	   *v = slot->tts_values;
+	bool	   *n = slot->tts_isnull;
+
+	ExecClearTuple(slot);
+	memset(n, false, sizeof(bool) * LS_NATTS);
+	v[LS_MODEL] = CStringGetTextDatum(model);
+	v[LS_LEAD] = CStringGetTextDatum(lead);
+	v[LS_ENGAGEMENT] = Float8GetDatum(state->engagement);
+	v[LS_LAST_EVENT_AT] = TimestampTzGetDatum(state->last_event_at);
+	n[LS_LAST_EVENT_AT] = !state->has_events;
+	v[LS_EVENTS] = Int64GetDatum(state->events);
+	v[LS_FIT] = Float8GetDatum(state->fit);
+	n[LS_STAGE] = state->stage == NULL;
+	v[LS_STAGE] = state->stage ? CStringGetTextDatum(state->stage) : (Datum) 0;
+	n[LS_STAGE_ENTERED_AT] = state->stage == NULL;
+	v[LS_STAGE_ENTERED_AT] = TimestampTzGetDatum(state->stage_entered_at);
+	n[LS_DUE_AT] = !state->has_due;
+	v[LS_DUE_AT] = TimestampTzGetDatum(state->due_at);
+	n[LS_CAPS] = state->caps == NULL;
+	v[LS_CAPS] = PointerGetDatum(state->caps);
+	return ExecStoreVirtualTuple(slot);
+}
+
+/* Position the dirty scan on (model, lead); true if a version exists. */
+static bool
+store_probe(StateStore *store, const char *model, const char *lead)
+{
+	store->keys[0].sk_argument = CStringGetTextDatum(model);
+	store->keys[1].sk_argument = CStringGetTextDatum(lead);
+	index_rescan(store->dirty_scan, store->keys, 2, NULL, 0);
+	return index_getnext_slot(store->dirty_scan, ForwardScanDirection, store->found);
+}
+
+bool
+store_lock_lead(StateStore *store, const char *model, const char *lead, LeadState *state)
+{
+	for (;;)
+	{
+		TransactionId xwait;
+		TM_FailureData tmfd;
+		TM_Result	result;
+
+		if (!store_probe(store, model, lead))
+			return false;
+		ExecMaterializeSlot(store->found);
+
+		/* a transaction is inserting, updating or deleting it: wait */
+		xwait = TransactionIdIsValid(store->dirty_snapshot.xmin) ?
+			store->dirty_snapshot.xmin : store->dirty_snapshot.xmax;
+		if (TransactionIdIsValid(xwait))
+		{
+			XactLockTableWait(xwait, store->lead_state.rel, &store->found->tts_tid, XLTW_Lock);
+			continue;
+		}
+
+		PushActiveSnapshot(GetLatestSnapshot());
+		result = table_tuple_lock(store->lead_state.rel, &store->found->tts_tid,
+								  GetLatestSnapshot(), store->found,
+								  GetCurrentCommandId(false), LockTupleNoKeyExclusive,
+								  LockWaitBlock, 0, &tmfd);
+		PopActiveSnapshot();
+		switch (result)
+		{
+			case TM_Ok:
+				store_decode(store->found, state);
+				return true;
+			case TM_Updated:
+			case TM_Deleted:
+				continue;		/* changed under us: look again */
+			case TM_SelfModified:
+			case TM_Invisible:
+			default:
+				elog(ERROR, "unexpected lock result %d on mql_score.lead_state", (int) result);
+		}
+	}
+}
+
+bool
+store_lead_exists(StateStore *store, const char *model, const char *lead)
+{
+	return store_probe(store, model, lead);
+}
+
+bool
+state_read_lead(const char *model, const char *lead, LeadState *state)
+{
+	Relation	rel = table_open(config_objects()->lead_state, AccessShareLock);
+	Relation	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
+	IndexScanDesc scan = index_beginscan(rel, index, GetActiveSnapshot(), 2, 0);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	ScanKeyData keys[2];
+	bool		found;
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(model));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(lead));
+	keys[0].sk_collation = index->rd_indcollation[0];
+	keys[1].sk_collation = index->rd_indcollation[1];
+	index_rescan(scan, keys, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	if (found)
+		store_decode(slot, state);
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+void
+store_update_lead(StateStore *store, const char *model, const char *lead, const LeadState *state)
+{
+	TupleTableSlot *slot = store_encode(store, model, lead, state);
+
+	store->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationUpdate(store->lead_state.rri, store->estate, &store->epqstate,
+							 store->found, slot);
+}
+
+void
+store_insert_lead(StateStore *store, const char *model, const char *lead, const LeadState *state)
+{
+	TupleTableSlot *slot = store_encode(store, model, lead, state);
+
+	store->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationInsert(store->lead_state.rri, store->estate, slot);
+}
+
+void
+store_delete_lead(StateStore *store)
+{
+	store->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationDelete(store->lead_state.rri, store->estate, &store->epqstate, store->found);
+}
+
+/* Insert the row held by `table->slot`, numbering it from its identity. */
+static void
+store_append(StateStore *store, StoreTable *table, int id_col)
+{
+	table->slot->tts_values[id_col] = Int64GetDatum(nextval_internal(table->id_sequence, false));
+	table->slot->tts_isnull[id_col] = false;
+	ExecStoreVirtualTuple(table->slot);
+	store->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecSimpleRelationInsert(table->rri, store->estate, table->slot);
+}
+
+static Datum
+text_or_null(const char *s, bool *isnull)
+{
+	*isnull = s == NULL;
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+void
+store_insert_history(StateStore *store, const char *model, const char *lead,
+					 const char *from_stage, const char *to_stage, double score,
+					 const char *cause, int64 rule_id)
+{
+	StoreTable *t = &store->history;
+	Datum	   *v;
+	bool	   *n;
+
+	if (t->rel == NULL)
+		store_open_table(store, t, config_objects()->stage_history, 2, SH_ID + 1);
+	ExecClearTuple(t->slot);
+	v = t->slot->tts_values;
+	n = t->slot->tts_isnull;
+	memset(n, false, sizeof(bool) * SH_NATTS);
+	v[SH_MODEL] = CStringGetTextDatum(model);
+	v[SH_LEAD] = CStringGetTextDatum(lead);
+	v[SH_FROM] = text_or_null(from_stage, &n[SH_FROM]);
+	v[SH_TO] = text_or_null(to_stage, &n[SH_TO]);
+	v[SH_SCORE] = Float8GetDatum(score);
+	v[SH_CAUSE] = CStringGetTextDatum(cause);
+	v[SH_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	v[SH_RULE_ID] = Int64GetDatum(rule_id);
+	n[SH_RULE_ID] = rule_id == 0;
+	store_append(store, t, SH_ID);
+}
+
+void
+store_insert_skipped(StateStore *store, Oid source, Datum row_identity,
+					 const char *reason, const char *model, int64 rule_id)
+{
+	StoreTable *t = &store->skipped;
+	Datum	   *v;
+	bool	   *n;
+
+	if (t->rel == NULL)
+		store_open_table(store, t, config_objects()->skipped, 3, SK_ID + 1);
+	ExecClearTuple(t->slot);
+	v = t->slot->tts_values;
+	n = t->slot->tts_isnull;
+	memset(n, false, sizeof(bool) * SK_NATTS);
+	v[SK_SOURCE] = ObjectIdGetDatum(source);
+	v[SK_ROW_IDENTITY] = row_identity;
+	v[SK_REASON] = CStringGetTextDatum(reason);
+	v[SK_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	v[SK_MODEL] = text_or_null(model, &n[SK_MODEL]);
+	v[SK_RULE_ID] = Int64GetDatum(rule_id);
+	n[SK_RULE_ID] = rule_id == 0;
+	store_append(store, t, SK_ID);
+}
