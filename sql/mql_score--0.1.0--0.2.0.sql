@@ -162,6 +162,24 @@ END $$;
 CREATE TRIGGER models_validate BEFORE INSERT OR UPDATE ON @extschema@.models
 	FOR EACH ROW EXECUTE FUNCTION @extschema@._validate_model();
 
+-- A model that still tracks tables cannot be deleted.
+CREATE FUNCTION @extschema@._model_deletable() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	tables text;
+BEGIN
+	SELECT string_agg(activity::text, ', ' ORDER BY id) INTO tables
+	FROM @extschema@.tracked WHERE model = OLD.name;
+	IF tables IS NOT NULL THEN
+		RAISE EXCEPTION 'model "%" still tracks %', OLD.name, tables
+			USING ERRCODE = '2BP01',
+			      HINT = format('Call mql_score.untrack(table, %L) for each of them first.', OLD.name);
+	END IF;
+	RETURN OLD;
+END $$;
+CREATE TRIGGER models_deletable BEFORE DELETE ON @extschema@.models
+	FOR EACH ROW EXECUTE FUNCTION @extschema@._model_deletable();
+
 -- Renames and deletions of a model carry over to its derived state.
 CREATE FUNCTION @extschema@._model_renamed_or_dropped() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -192,12 +210,18 @@ CREATE TRIGGER rules_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @ex
 CREATE TRIGGER tracked_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.tracked
 	FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._config_changed();
 
--- stage_history is append-only (forget() is the one sanctioned eraser).
+-- stage_history is append-only: rows are never changed, except that a
+-- renamed model takes its history along.
 CREATE FUNCTION @extschema@._history_append_only() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+	IF (NEW.lead, NEW.from_stage, NEW.to_stage, NEW.score, NEW.cause, NEW.at, NEW.rule_id, NEW.id)
+	   IS NOT DISTINCT FROM (OLD.lead, OLD.from_stage, OLD.to_stage, OLD.score, OLD.cause, OLD.at, OLD.rule_id, OLD.id)
+	   AND EXISTS (SELECT 1 FROM @extschema@.models WHERE name = NEW.model) THEN
+		RETURN NEW;
+	END IF;
 	RAISE EXCEPTION 'stage_history is append-only'
-		USING ERRCODE = '55000', HINT = 'Use mql_score.forget() to erase a lead''s history.';
+		USING ERRCODE = '55000', HINT = 'History rows record what happened; they are not edited.';
 END $$;
 CREATE TRIGGER stage_history_append_only BEFORE UPDATE ON @extschema@.stage_history
 	FOR EACH ROW EXECUTE FUNCTION @extschema@._history_append_only();
@@ -228,9 +252,10 @@ AS 'MODULE_PATHNAME', 'mql_validate_rules_for' LANGUAGE C STRICT;
 CREATE FUNCTION @extschema@._recompute_leads(model text, leads text[], cause text) RETURNS bigint
 AS 'MODULE_PATHNAME', 'mql_recompute_leads' LANGUAGE C STRICT;
 
--- The distinct lead keys present in a tracked table.
-CREATE FUNCTION @extschema@._leads_of(tracking int) RETURNS text[]
-AS 'MODULE_PATHNAME', 'mql_leads_of' LANGUAGE C STRICT;
+-- The distinct lead keys present in a tracked table (or in one of its
+-- partitions, or a partition just detached from it).
+CREATE FUNCTION @extschema@._leads_of(tracking int, rel regclass DEFAULT NULL) RETURNS text[]
+AS 'MODULE_PATHNAME', 'mql_leads_of' LANGUAGE C;
 
 -- The tracked column names of a tracking, read from its column view.
 CREATE FUNCTION @extschema@._tracking_columns(tracking int,
@@ -286,6 +311,16 @@ DECLARE
 	leads text[];
 BEGIN
 	PERFORM @extschema@._check_trackable(activity, model, lead_column, time_column, type_column, event_type);
+	-- a row must not count twice: a partition and its parent cannot both be tracked
+	SELECT tr.activity INTO part FROM @extschema@.tracked tr
+	WHERE tr.model = track.model AND tr.activity <> track.activity
+	  AND (tr.activity IN (SELECT relid FROM pg_partition_ancestors(track.activity))
+	       OR tr.activity IN (SELECT relid FROM pg_partition_tree(track.activity)));
+	IF FOUND THEN
+		RAISE EXCEPTION 'table % overlaps table %, which model "%" already tracks', activity, part, model
+			USING ERRCODE = '42710',
+			      HINT = 'A partitioned table is tracked as a whole, with its partitions; track either the parent or the partitions.';
+	END IF;
 	-- no writes to the table while its existing rows are scored
 	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', activity);
 
@@ -353,44 +388,31 @@ COMMENT ON VIEW @extschema@.tracked_tables IS 'activity tables tracked by each m
 -- Keeping tracking bound to the objects
 --------------------------------------------------------------------------
 
--- New or attached partitions of a tracked table get the triggers; a
--- detached partition loses them (its rows leave the model).
+-- New or attached partitions of a tracked table get the triggers and their
+-- rows are scored; a detached partition loses them and its rows leave the
+-- model.  Checked after every CREATE/ALTER TABLE (trackings are few).
 CREATE FUNCTION @extschema@._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	cmd record;
 	t record;
-	leads text[];
+	rel regclass;
 BEGIN
-	FOR cmd IN SELECT objid FROM pg_event_trigger_ddl_commands()
-	           WHERE object_type IN ('table') AND classid = 'pg_class'::regclass LOOP
-		-- partitions (at any depth) of tracked tables that lack our triggers
-		FOR t IN
-			SELECT tr.id, tr.model, p.relid
-			FROM @extschema@.tracked tr,
-			     LATERAL pg_partition_tree(tr.activity) p
-			WHERE p.relid = cmd.objid::regclass AND p.relid <> tr.activity
-			  AND NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = p.relid
-			                  AND g.tgname = 'mql_score_' || tr.id || '_ins')
+	FOR t IN SELECT id, model, activity FROM @extschema@.tracked ORDER BY id LOOP
+		FOR rel IN
+			SELECT r FROM @extschema@._relations_of(t.activity) r
+			WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = r
+			                  AND g.tgname = 'mql_score_' || t.id || '_ins')
 		LOOP
-			PERFORM @extschema@._attach_triggers(t.id, t.relid);
-			-- rows it brings (ATTACH PARTITION) now belong to the tracked table
-			leads := @extschema@._leads_of(t.id);
-			PERFORM @extschema@._recompute_leads(t.model, leads, 'attach');
+			PERFORM @extschema@._attach_triggers(t.id, rel);
+			PERFORM @extschema@._recompute_leads(t.model, @extschema@._leads_of(t.id, rel), 'attach');
 		END LOOP;
-		-- detached partitions: triggers of trackings whose table no longer contains them
-		FOR t IN
-			SELECT DISTINCT tr.id, tr.model, g.tgrelid AS relid
-			FROM pg_trigger g
-			JOIN @extschema@.tracked tr ON g.tgname = 'mql_score_' || tr.id || '_ins'
-			WHERE g.tgrelid = cmd.objid AND g.tgrelid <> tr.activity
-			  AND NOT EXISTS (SELECT 1 FROM pg_partition_tree(tr.activity) p WHERE p.relid = g.tgrelid)
+		FOR rel IN
+			SELECT g.tgrelid::regclass FROM pg_trigger g
+			WHERE g.tgname = 'mql_score_' || t.id || '_ins'
+			  AND g.tgrelid NOT IN (SELECT @extschema@._relations_of(t.activity))
 		LOOP
-			PERFORM @extschema@._detach_triggers(t.id, t.relid);
-			RAISE NOTICE 'partition % left tracked table %: rescoring model "%"', t.relid,
-				(SELECT activity FROM @extschema@.tracked WHERE id = t.id), t.model;
-			leads := ARRAY(SELECT lead FROM @extschema@.lead_state WHERE model = t.model);
-			PERFORM @extschema@._recompute_leads(t.model, leads, 'detach');
+			PERFORM @extschema@._detach_triggers(t.id, rel);
+			PERFORM @extschema@._recompute_leads(t.model, @extschema@._leads_of(t.id, rel), 'detach');
 		END LOOP;
 	END LOOP;
 END $$;
@@ -414,10 +436,13 @@ BEGIN
 		IF obj.object_type = 'view' AND obj.schema_name = '@extschema@' AND obj.object_name ~ '^tracking_[0-9]+$' THEN
 			DELETE FROM @extschema@.tracked WHERE id = substr(obj.object_name, 10)::int RETURNING * INTO t;
 			IF FOUND THEN
-				IF to_regclass(t.activity::oid::text) IS NOT NULL THEN
+				IF EXISTS (SELECT 1 FROM pg_class WHERE oid = t.activity) THEN
 					PERFORM @extschema@._detach_triggers(t.id, p) FROM @extschema@._relations_of(t.activity) p;
 				END IF;
-				RAISE NOTICE 'table % is no longer tracked by model "%"', t.activity, t.model;
+				RAISE NOTICE 'table % is no longer tracked by model "%"',
+					coalesce((SELECT d.object_identity FROM pg_event_trigger_dropped_objects() d
+					          WHERE d.objid = t.activity AND d.object_type = 'table'), t.activity::text),
+					t.model;
 				models := models || t.model;
 			END IF;
 		ELSIF obj.object_type = 'trigger' AND obj.object_identity ~ '^mql_score_[0-9]+_ins on ' AND NOT obj.original THEN
@@ -451,20 +476,20 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION @extschema@.score_of(lead anyelement, model text DEFAULT 'default', at timestamptz DEFAULT now())
 RETURNS float8 AS 'MODULE_PATHNAME', 'mql_score_of'
-LANGUAGE C STABLE PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.score_of(anyelement, text, timestamptz) IS
 'the lead''s score in a model as of a time: decayed engagement plus fit (its fit, or 0, if never scored)';
 
 CREATE FUNCTION @extschema@.stage_of(lead anyelement, model text DEFAULT 'default')
 RETURNS text AS 'MODULE_PATHNAME', 'mql_stage_of'
-LANGUAGE C STABLE PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.stage_of(anyelement, text) IS
 'the lead''s current stage in a model (NULL if it has none)';
 
 CREATE FUNCTION @extschema@.explain(lead anyelement, model text DEFAULT 'default', at timestamptz DEFAULT now())
 RETURNS TABLE (kind text, rule_id bigint, event_type text, events bigint, contribution float8)
 AS 'MODULE_PATHNAME', 'mql_explain'
-LANGUAGE C STABLE;
+LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION @extschema@.explain(anyelement, text, timestamptz) IS
 'why a lead has its score: one row per contributing rule (and its fit); sum(contribution) = score_of(lead, model, at)';
 
@@ -523,6 +548,6 @@ REVOKE EXECUTE ON FUNCTION @extschema@.install_example_model(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._check_trackable(regclass, text, name, name, name, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._validate_rules_for(int) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._recompute_leads(text, text[], text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION @extschema@._leads_of(int) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._leads_of(int, regclass) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._attach_triggers(int, regclass) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._detach_triggers(int, regclass) FROM PUBLIC;

@@ -164,12 +164,15 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 		validate_condition(condition, id, source);
 	else if (condition != NULL)
 	{
-		Oid			types[1] = {TEXTOID};
-		Datum		values[1] = {CStringGetTextDatum(model)};
+		Oid			types[2] = {TEXTOID, TEXTOID};
+		Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(event_type)};
 
-		/* every table the model tracks */
-		SPI_execute_with_args("SELECT activity FROM mql_score.tracked WHERE model = $1 ORDER BY id",
-							  1, types, values, NULL, true, 0);
+		/* every table the model tracks that can hold events of this type */
+		SPI_execute_with_args("SELECT t.activity FROM mql_score.tracked t, "
+							  "mql_score._tracking_columns(t.id) c "
+							  "WHERE t.model = $1 AND (c.event_type IS NULL OR c.event_type = $2) "
+							  "ORDER BY t.id",
+							  2, types, values, NULL, true, 0);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],

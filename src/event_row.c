@@ -107,6 +107,7 @@ row_match(RowReader *reader, TupleTableSlot *slot, TypeRules *type, EventRow *ro
 		RuleConfig *rule = type->rules[i].rule;
 		ErrorData  *edata;
 
+		reader->failing_rule = rule->id;
 		MemoryContextSwitchTo(econtext->ecxt_per_query_memory);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -150,6 +151,7 @@ row_match_or_skip(RowReader *reader, TupleTableSlot *slot, TypeRules *type, Even
 		CurrentResourceOwner = owner;
 		row->status = ROW_FAILED;
 		row->reason = edata->message;
+		row->failed_rule = reader->failing_rule;
 		row->nmatched = 0;
 	}
 	PG_END_TRY();

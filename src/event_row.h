@@ -38,6 +38,7 @@ typedef struct RowReader
 	ModelConfig *model;
 	ExprContext *econtext;
 	RuleConfig **matched;		/* buffer for EventRow.matched */
+	int64		failing_rule;	/* the rule whose condition raised last */
 } RowReader;
 
 extern void row_reader_init(RowReader *reader, TableRules *rules);

@@ -69,24 +69,28 @@ recompute_leads(ModelConfig *model, List *leads, const char *cause)
 	return n;
 }
 
-/* _leads_of(tracking) → text[]: the leads a tracked table holds rows of. */
+/* _leads_of(tracking, rel) → text[]: the leads a tracked table (or `rel`) holds rows of. */
 Datum
 mql_leads_of(PG_FUNCTION_ARGS)
 {
-	int			id = PG_GETARG_INT32(0);
+	int			id;
+	Oid			rel = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
 	OwnerContext owner;
 	List	   *volatile leads = NIL;
 	Datum	   *elems;
 	int			n = 0;
 	ListCell   *lc;
 
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	id = PG_GETARG_INT32(0);
 	become_owner(&owner);
 	config_acquire();
 	PG_TRY();
 	{
 		TrackingConfig *tc = config_tracking(id, false);
 
-		leads = leads_of_relation(tc->relid, tc->lead_column);
+		leads = leads_of_relation(OidIsValid(rel) ? rel : tc->relid, tc->lead_column);
 	}
 	PG_FINALLY();
 	{
