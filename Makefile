@@ -8,6 +8,9 @@ DOCS       = doc/mql_score.md
 # pg_regress suite: sql/<name>.sql against expected/<name>.out
 REGRESS      = decay_curves decayed decayed_agg config tracking scoring
 REGRESS_OPTS = --inputdir=. --load-extension=mql_score
+# TAP tests (PostgreSQL::Test::Cluster): test/t/*.pl
+TAP_TESTS    = 1
+PROVE_TESTS  = test/t/*.pl
 
 PG_CPPFLAGS += -Isrc
 PG_CFLAGS   += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers

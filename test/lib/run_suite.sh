@@ -22,16 +22,29 @@ stage() {
 	fi
 }
 
+PGXS_MAKE=(make -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config)
+
 # pg_regress suite and isolation specs on one throwaway cluster.
 regress() {
-	pg_virtualenv -v 15 -o 'max_worker_processes=16' -o 'max_parallel_workers=8' \
-		make -s installcheck PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+	pg_virtualenv -t -v 15 -o 'max_worker_processes=16' -o 'max_parallel_workers=8' \
+		"${PGXS_MAKE[@]}" installcheck TAP_TESTS=
 	local rc=$?
-	[ $rc -ne 0 ] && [ -f regression.diffs ] && head -200 regression.diffs
+	for diffs in regression.diffs output_iso/regression.diffs; do
+		[ $rc -ne 0 ] && [ -f "$diffs" ] && head -200 "$diffs"
+	done
 	return $rc
 }
 
-stage "regression tests (pg_regress)" regress
+# TAP tests: each starts its own clusters (PostgreSQL::Test::Cluster).
+tap() {
+	"${PGXS_MAKE[@]}" installcheck REGRESS= ISOLATION=
+	local rc=$?
+	[ $rc -ne 0 ] && tail -n 60 tmp_check/log/regress_log_* 2>/dev/null
+	return $rc
+}
+
+stage "regression and isolation tests (pg_regress)" regress
+stage "TAP tests (prove)" tap
 
 echo
 echo "== summary"
