@@ -551,3 +551,18 @@ REVOKE EXECUTE ON FUNCTION @extschema@._recompute_leads(text, text[], text) FROM
 REVOKE EXECUTE ON FUNCTION @extschema@._leads_of(int, regclass) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._attach_triggers(int, regclass) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._detach_triggers(int, regclass) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._relations_of(regclass) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._tracking_columns(int) FROM PUBLIC;
+-- trigger functions act as the extension owner: nobody else may attach them
+REVOKE EXECUTE ON FUNCTION @extschema@._on_insert() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._on_update() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._on_delete() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._on_truncate() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._validate_rule() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._validate_model() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._model_deletable() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._model_renamed_or_dropped() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._config_changed() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._history_append_only() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._on_ddl_end() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._on_sql_drop() FROM PUBLIC;

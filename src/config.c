@@ -20,6 +20,7 @@
 #include "access/xact.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -611,6 +612,13 @@ config_table_rules(TrackingConfig *tc, Relation rel)
 		if (tr->relid == relid)
 			return tr;
 	}
+	/* only the tracked table and its partitions feed the tracking */
+	if (relid != tc->relid && !list_member_oid(get_partition_ancestors(relid), tc->relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("relation \"%s\" is not tracked by mql_score tracking %d",
+						RelationGetRelationName(rel), tc->id),
+				 errhint("Only mql_score.track() attaches mql_score's triggers.")));
 	old = MemoryContextSwitchTo(cache->cxt);
 	tr = compile_table_rules(tc, rel);
 	tc->compiled = lappend(tc->compiled, tr);

@@ -70,17 +70,18 @@ argument_lead_key(FunctionCallInfo fcinfo)
 	return pnstrdup(key.data, key.len);
 }
 
-/* Readers must be allowed to read lead_state. */
+/* Readers must be allowed to read the leads view or lead_state itself. */
 static void
 check_read_privilege(void)
 {
-	Oid			relid = config_objects()->lead_state;
+	Oid			leads = get_relname_relid("leads", config_objects()->namespace);
 
-	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	if (pg_class_aclcheck(config_objects()->lead_state, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+		(!OidIsValid(leads) || pg_class_aclcheck(leads, GetUserId(), ACL_SELECT) != ACLCHECK_OK))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for table lead_state"),
-				 errhint("GRANT SELECT ON mql_score.lead_state (and the leads view) to the reading role.")));
+				 errmsg("permission denied for view leads"),
+				 errhint("GRANT SELECT ON mql_score.leads to the reading role.")));
 }
 
 /* Load the model and the lead's state (zeros when the lead is unknown). */
