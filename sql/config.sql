@@ -111,3 +111,11 @@ WHERE e.extname = 'mql_score' ORDER BY 1;
 
 DROP VIEW public.events_view;
 DROP TABLE public.events, public.forms, public.web;
+
+-- every object of the extension is documented (COMMENT ON), for \d+ and \df+
+SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS undocumented
+FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'mql_score'
+WHERE d.deptype = 'e'
+  AND NOT EXISTS (SELECT 1 FROM pg_description x
+                  WHERE x.classoid = d.classid AND x.objoid = d.objid AND x.objsubid = 0)
+ORDER BY 1;

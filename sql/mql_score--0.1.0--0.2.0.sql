@@ -566,3 +566,63 @@ REVOKE EXECUTE ON FUNCTION @extschema@._config_changed() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._history_append_only() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._on_ddl_end() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._on_sql_drop() FROM PUBLIC;
+
+--------------------------------------------------------------------------
+-- Comments on everything else (\d+ and \df+ document the extension)
+--------------------------------------------------------------------------
+
+COMMENT ON COLUMN @extschema@.models.name IS 'model name (rules, stages and tracked tables refer to it)';
+COMMENT ON COLUMN @extschema@.models.half_life IS 'time after which engagement points are worth half; NULL = points never decay';
+COMMENT ON COLUMN @extschema@.models.demote IS 'whether leads move back down out of automatic stages when their score falls';
+COMMENT ON COLUMN @extschema@.models.notify IS 'whether stage moves send NOTIFY mql_score';
+COMMENT ON COLUMN @extschema@.models.on_error IS 'a rule condition failing at run time: raise (the statement fails) or skip (the row goes to mql_score.skipped)';
+COMMENT ON COLUMN @extschema@.stages.position IS 'order of stages within the model (unique)';
+COMMENT ON COLUMN @extschema@.stages.min_score IS 'score at which the stage is entered automatically; NULL = only by promote_to or by hand';
+COMMENT ON COLUMN @extschema@.rules.source IS 'the only tracked table the rule applies to; NULL = every table the model tracks';
+COMMENT ON COLUMN @extschema@.rules.event_type IS 'event type the rule scores (the tracked type column''s value, or the table''s constant event_type)';
+COMMENT ON COLUMN @extschema@.rules.points IS 'points per counted event, finite, may be negative';
+COMMENT ON COLUMN @extschema@.rules.condition IS 'SQL boolean expression over the activity row''s columns (immutable functions only); NULL = always';
+COMMENT ON COLUMN @extschema@.rules.max_per_day IS 'at most this many counted events per lead per UTC day (the earliest by event time)';
+COMMENT ON COLUMN @extschema@.rules.once IS 'only the lead''s earliest matching event counts';
+COMMENT ON COLUMN @extschema@.rules.promote_to IS 'stage a counted event moves the lead to (if higher)';
+COMMENT ON COLUMN @extschema@.rules.enabled IS 'disabled rules score nothing';
+COMMENT ON COLUMN @extschema@.lead_state.lead IS 'the lead''s id as text (the CRM key cast to text)';
+COMMENT ON COLUMN @extschema@.lead_state.engagement IS 'decayed points as of last_event_at (a plain sum when the model does not decay)';
+COMMENT ON COLUMN @extschema@.lead_state.last_event_at IS 'time of the lead''s latest scored event';
+COMMENT ON COLUMN @extschema@.lead_state.events IS 'number of scored activity rows of the lead';
+COMMENT ON COLUMN @extschema@.lead_state.fit IS 'fit points (not decayed)';
+COMMENT ON COLUMN @extschema@.lead_state.due_at IS 'when decay alone will move the lead''s stage (refresh_stages reads this)';
+COMMENT ON COLUMN @extschema@.lead_state.caps IS 'bookkeeping of capped rules (counted events per rule and UTC day)';
+COMMENT ON COLUMN @extschema@.stage_history.cause IS 'event, promote, manual, recycle, rescore, decay, merge, track, untrack, truncate, attach, detach or drop';
+COMMENT ON COLUMN @extschema@.stage_history.score IS 'the score when the lead moved';
+COMMENT ON COLUMN @extschema@.skipped.row_identity IS 'the row''s primary key as JSON (the whole row if the table has none)';
+
+COMMENT ON SEQUENCE @extschema@.rules_id_seq IS 'ids of mql_score.rules';
+COMMENT ON SEQUENCE @extschema@.tracked_id_seq IS 'ids of mql_score.tracked';
+COMMENT ON SEQUENCE @extschema@.stage_history_id_seq IS 'ids of mql_score.stage_history';
+COMMENT ON SEQUENCE @extschema@.skipped_id_seq IS 'ids of mql_score.skipped';
+
+COMMENT ON EVENT TRIGGER mql_score_ddl_end IS 'gives new and attached partitions of tracked tables the scoring triggers; removes them from detached ones';
+COMMENT ON EVENT TRIGGER mql_score_sql_drop IS 'ends the tracking of tables and columns dropped with CASCADE and rescores the model';
+
+COMMENT ON FUNCTION @extschema@._validate_rule() IS 'trigger: checks a rule when it is written';
+COMMENT ON FUNCTION @extschema@._validate_model() IS 'trigger: checks a model when it is written';
+COMMENT ON FUNCTION @extschema@._model_deletable() IS 'trigger: refuses to delete a model that still tracks tables';
+COMMENT ON FUNCTION @extschema@._model_renamed_or_dropped() IS 'trigger: carries a model''s derived state through renames and deletion';
+COMMENT ON FUNCTION @extschema@._config_changed() IS 'trigger: invalidates every session''s configuration cache';
+COMMENT ON FUNCTION @extschema@._history_append_only() IS 'trigger: keeps stage_history append-only';
+COMMENT ON FUNCTION @extschema@._on_insert() IS 'trigger attached by track(): scores inserted rows';
+COMMENT ON FUNCTION @extschema@._on_update() IS 'trigger attached by track(): rescores updated rows';
+COMMENT ON FUNCTION @extschema@._on_delete() IS 'trigger attached by track(): removes deleted rows'' points';
+COMMENT ON FUNCTION @extschema@._on_truncate() IS 'trigger attached by track(): removes a truncated table''s points';
+COMMENT ON FUNCTION @extschema@._check_trackable(regclass, text, name, name, name, text) IS 'validates a track() call';
+COMMENT ON FUNCTION @extschema@._validate_rules_for(int) IS 'compiles every rule that applies to a tracked table against it';
+COMMENT ON FUNCTION @extschema@._recompute_leads(text, text[], text) IS 'recomputes leads of a model from their activity rows';
+COMMENT ON FUNCTION @extschema@._leads_of(int, regclass) IS 'lead keys present in a tracked table or one of its partitions';
+COMMENT ON FUNCTION @extschema@._tracking_columns(int) IS 'column names of a tracking, read from its column view';
+COMMENT ON FUNCTION @extschema@._relations_of(regclass) IS 'a table and all its partitions';
+COMMENT ON FUNCTION @extschema@._attach_triggers(int, regclass) IS 'attaches a tracking''s triggers to one relation';
+COMMENT ON FUNCTION @extschema@._detach_triggers(int, regclass) IS 'removes a tracking''s triggers from one relation';
+COMMENT ON FUNCTION @extschema@._on_ddl_end() IS 'event trigger: keeps partitions of tracked tables tracked';
+COMMENT ON FUNCTION @extschema@._on_sql_drop() IS 'event trigger: untracks what DROP ... CASCADE removed';
+COMMENT ON FUNCTION @extschema@._engagement_at(float8, timestamptz, interval, timestamptz) IS 'engagement stored as of the last event, as of another time (used by the leads view)';

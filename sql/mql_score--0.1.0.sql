@@ -132,3 +132,11 @@ CREATE AGGREGATE @extschema@.decayed_union(@extschema@.decayed) (
 );
 COMMENT ON AGGREGATE @extschema@.decayed_union(@extschema@.decayed) IS
 'merge of decayed values (the rollup of partial decayed_sum results)';
+
+COMMENT ON FUNCTION @extschema@.decayed_in(cstring) IS 'text input of decayed: (value,timestamp,half-life)';
+COMMENT ON FUNCTION @extschema@.decayed_out(@extschema@.decayed) IS 'text output of decayed, independent of session settings';
+COMMENT ON FUNCTION @extschema@.decayed_recv(internal) IS 'binary input of decayed, validated before use';
+COMMENT ON FUNCTION @extschema@.decayed_send(@extschema@.decayed) IS 'binary output of decayed (lossless)';
+COMMENT ON FUNCTION @extschema@.decayed_eq(@extschema@.decayed, @extschema@.decayed) IS 'implementation of = for decayed';
+COMMENT ON FUNCTION @extschema@.decayed_ne(@extschema@.decayed, @extschema@.decayed) IS 'implementation of <> for decayed';
+COMMENT ON FUNCTION @extschema@.decayed_sum_trans(@extschema@.decayed, float8, timestamptz, interval) IS 'transition function of decayed_sum';
