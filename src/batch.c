@@ -106,7 +106,7 @@ struct ScoreBatch
 };
 
 ScoreBatch *
-batch_begin(ModelConfig *model, const char *cause)
+batch_begin(ModelConfig *model, const char *cause, int64 expected_leads)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "mql_score batch",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -117,7 +117,8 @@ batch_begin(ModelConfig *model, const char *cause)
 	batch->lead_cxt = AllocSetContextCreate(cxt, "mql_score lead", ALLOCSET_DEFAULT_SIZES);
 	batch->model = model;
 	batch->cause = cause;
-	batch->leads = leadmap_create(cxt, 1024, NULL);
+	/* sized to the statement: a single-row INSERT must not clear a big table */
+	batch->leads = leadmap_create(cxt, (uint32) Min(Max(expected_leads, 8), 1 << 20), NULL);
 	batch->store = store_open();
 	batch->now = GetCurrentTransactionStartTimestamp();
 	stage_moves_init(&batch->moves);

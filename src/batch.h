@@ -19,8 +19,11 @@
 
 typedef struct ScoreBatch ScoreBatch;
 
-/* Start a batch for `model`; `cause` labels the stage moves it makes. */
-extern ScoreBatch *batch_begin(ModelConfig *model, const char *cause);
+/*
+ * Start a batch for `model`; `cause` labels the stage moves it makes (NULL:
+ * "event"); `expected_leads` sizes the hash table (it grows if needed).
+ */
+extern ScoreBatch *batch_begin(ModelConfig *model, const char *cause, int64 expected_leads);
 
 /*
  * Fold a transition table's rows in: sign +1 for new rows, -1 for old.

@@ -61,7 +61,7 @@ recompute_leads(ModelConfig *model, List *leads, const char *cause)
 
 	if (leads == NIL)
 		return 0;
-	batch = batch_begin(model, cause);
+	batch = batch_begin(model, cause, list_length(leads));
 	foreach(lc, leads)
 		batch_recompute(batch, lfirst(lc));
 	n = batch_apply(batch);

@@ -77,8 +77,10 @@ score_statement(FunctionCallInfo fcinfo, bool old_rows, bool new_rows)
 		if (tc != NULL)
 		{
 			TableRules *rules = config_table_rules(tc, td->tg_relation);
-			ScoreBatch *batch = batch_begin(tc->model, NULL);
 			bool		updating = old_rows && new_rows;
+			int64		rows = (old_rows ? tuplestore_tuple_count(td->tg_oldtable) : 0) +
+				(new_rows ? tuplestore_tuple_count(td->tg_newtable) : 0);
+			ScoreBatch *batch = batch_begin(tc->model, NULL, rows);
 
 			if (old_rows)
 				batch_add_rows(batch, rules, td->tg_relation, td->tg_oldtable, -1, updating);
