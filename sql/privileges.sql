@@ -3,6 +3,8 @@
 -- a reporting role reads the leads view and history and nothing more.
 SET search_path = public, mql_score;
 \set VERBOSITY default
+-- the tracking id appears in a message below: start ids at 1
+SELECT setval('mql_score.tracked_id_seq', 1, false) IS NOT NULL AS ids_reset;
 INSERT INTO models (name, half_life) VALUES ('p', NULL);
 INSERT INTO stages (model, name, position, min_score) VALUES ('p', 'lead', 1, 5);
 INSERT INTO rules (model, event_type, points, condition) VALUES ('p', 'visit', 10, 'length(page) > 0');

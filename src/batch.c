@@ -253,7 +253,8 @@ batch_add_rows(ScoreBatch *batch, TableRules *rules, Relation rel,
 				if (sign > 0)
 					store_insert_skipped(batch->store, RelationGetRelid(rel),
 										 row_identity(&reader, slot), row.reason,
-										 batch->model->name, row.failed_rule);
+										 batch->model->name, row.failed_rule,
+										 pnstrdup(row.lead.data, row.lead.len));
 				break;
 			case ROW_SCORED:
 				{

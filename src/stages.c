@@ -127,14 +127,14 @@ stage_moves_finish(StageMoves *moves, const ModelConfig *model)
 void
 stage_move(StateStore *store, StageMoves *moves, const ModelConfig *model,
 		   const char *lead, LeadState *state, int to_idx, double score,
-		   const char *cause, int64 rule_id)
+		   const char *cause, int64 rule_id, const char *reason)
 {
 	const char *to = to_idx >= 0 ? model->stages[to_idx].name : NULL;
 	const char *from = state->stage;
 
 	if ((from == NULL && to == NULL) || (from && to && strcmp(from, to) == 0))
 		return;
-	store_insert_history(store, model->name, lead, from, to, score, cause, rule_id);
+	store_insert_history(store, model->name, lead, from, to, score, cause, rule_id, reason);
 	moves->count++;
 	stage_notify(moves, model, lead, from, to, score, cause);
 	state->stage = to ? pstrdup(to) : NULL;
@@ -171,7 +171,7 @@ stage_evaluate(StateStore *store, StageMoves *moves, const ModelConfig *model,
 		bool		promoted = promote_idx > reached;
 
 		stage_move(store, moves, model, lead, state, target, score,
-				   promoted ? "promote" : cause, promoted ? promote_rule : 0);
+				   promoted ? "promote" : cause, promoted ? promote_rule : 0, NULL);
 	}
 	else if (model->demote && current >= 0 && model->stages[current].automatic &&
 			 reached < current)
@@ -179,7 +179,7 @@ stage_evaluate(StateStore *store, StageMoves *moves, const ModelConfig *model,
 		int			to = reached >= 0 ? reached : lowest_automatic(model);
 
 		if (to < current)
-			stage_move(store, moves, model, lead, state, to, score, cause, 0);
+			stage_move(store, moves, model, lead, state, to, score, cause, 0, NULL);
 	}
 	stage_due_at(model, state);
 }

@@ -41,7 +41,7 @@ extern void stage_evaluate(StateStore *store, StageMoves *moves, const ModelConf
 /* Move a lead to `to_idx` (-1: no stage) unconditionally: manual moves. */
 extern void stage_move(StateStore *store, StageMoves *moves, const ModelConfig *model,
 					   const char *lead, LeadState *state, int to_idx, double score,
-					   const char *cause, int64 rule_id);
+					   const char *cause, int64 rule_id, const char *reason);
 
 /* Send the notifications still owed (a summary past the limit). */
 extern void stage_moves_finish(StageMoves *moves, const ModelConfig *model);

@@ -38,13 +38,13 @@ enum
 /* stage_history columns */
 enum
 {
-	SH_MODEL = 0, SH_LEAD, SH_FROM, SH_TO, SH_SCORE, SH_CAUSE, SH_AT, SH_RULE_ID, SH_ID, SH_NATTS
+	SH_MODEL = 0, SH_LEAD, SH_FROM, SH_TO, SH_SCORE, SH_CAUSE, SH_AT, SH_RULE_ID, SH_REASON, SH_ID, SH_NATTS
 };
 
 /* skipped columns */
 enum
 {
-	SK_SOURCE = 0, SK_ROW_IDENTITY, SK_REASON, SK_AT, SK_MODEL, SK_RULE_ID, SK_ID, SK_NATTS
+	SK_SOURCE = 0, SK_ROW_IDENTITY, SK_REASON, SK_AT, SK_MODEL, SK_RULE_ID, SK_LEAD, SK_ID, SK_NATTS
 };
 
 /* One table opened for writing. */
@@ -343,7 +343,7 @@ text_or_null(const char *s, bool *isnull)
 void
 store_insert_history(StateStore *store, const char *model, const char *lead,
 					 const char *from_stage, const char *to_stage, double score,
-					 const char *cause, int64 rule_id)
+					 const char *cause, int64 rule_id, const char *reason)
 {
 	StoreTable *t = &store->history;
 	Datum	   *v;
@@ -364,12 +364,13 @@ store_insert_history(StateStore *store, const char *model, const char *lead,
 	v[SH_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	v[SH_RULE_ID] = Int64GetDatum(rule_id);
 	n[SH_RULE_ID] = rule_id == 0;
+	v[SH_REASON] = text_or_null(reason, &n[SH_REASON]);
 	store_append(store, t, SH_ID);
 }
 
 void
 store_insert_skipped(StateStore *store, Oid source, Datum row_identity,
-					 const char *reason, const char *model, int64 rule_id)
+					 const char *reason, const char *model, int64 rule_id, const char *lead)
 {
 	StoreTable *t = &store->skipped;
 	Datum	   *v;
@@ -388,5 +389,6 @@ store_insert_skipped(StateStore *store, Oid source, Datum row_identity,
 	v[SK_MODEL] = text_or_null(model, &n[SK_MODEL]);
 	v[SK_RULE_ID] = Int64GetDatum(rule_id);
 	n[SK_RULE_ID] = rule_id == 0;
+	v[SK_LEAD] = text_or_null(lead, &n[SK_LEAD]);
 	store_append(store, t, SK_ID);
 }

@@ -57,10 +57,11 @@ extern void store_delete_lead(StateStore *store);
 
 extern void store_insert_history(StateStore *store, const char *model, const char *lead,
 								 const char *from_stage, const char *to_stage, double score,
-								 const char *cause, int64 rule_id);
+								 const char *cause, int64 rule_id, const char *reason);
 
 extern void store_insert_skipped(StateStore *store, Oid source, Datum row_identity,
-								 const char *reason, const char *model, int64 rule_id);
+								 const char *reason, const char *model, int64 rule_id,
+								 const char *lead);
 
 /* An empty lead state. */
 extern void lead_state_init(LeadState *state);
