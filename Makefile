@@ -6,7 +6,7 @@ DATA       = $(sort $(wildcard sql/mql_score--*.sql))
 DOCS       = doc/mql_score.md
 
 # pg_regress suite: sql/<name>.sql against expected/<name>.out
-REGRESS      = decay_curves decayed decayed_agg config tracking scoring privileges
+REGRESS      = decay_curves decayed decayed_agg config tracking scoring privileges lifecycle
 REGRESS_OPTS = --inputdir=. --load-extension=mql_score
 # TAP tests (PostgreSQL::Test::Cluster): test/t/*.pl
 TAP_TESTS    = 1

@@ -83,7 +83,7 @@ CREATE TABLE @extschema@.lead_state (
 	caps bytea NULL,
 	PRIMARY KEY (model, lead)
 ) WITH (fillfactor = 80);
-CREATE INDEX lead_state_due_idx ON @extschema@.lead_state (model, due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX lead_state_due_idx ON @extschema@.lead_state (model, due_at, lead) WHERE due_at IS NOT NULL;
 COMMENT ON TABLE @extschema@.lead_state IS
 'per-lead scoring state maintained by the triggers; read it through the leads view';
 

@@ -31,6 +31,8 @@ PG_FUNCTION_INFO_V1(mql_validate_rule);
 PG_FUNCTION_INFO_V1(mql_check_trackable);
 PG_FUNCTION_INFO_V1(mql_validate_rules_for);
 PG_FUNCTION_INFO_V1(mql_tracking_columns);
+PG_FUNCTION_INFO_V1(mql_validate_fit_rule);
+PG_FUNCTION_INFO_V1(mql_check_lead_table);
 
 /* Statement trigger on configuration tables: drop every backend's cache. */
 Datum
@@ -404,4 +406,122 @@ mql_tracking_columns(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/* BEFORE INSERT OR UPDATE on fit_rules: finite points, a condition that
+ * compiles against the model's lead table (when it has one). */
+Datum
+mql_validate_fit_rule(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	HeapTuple	row;
+	bool		isnull;
+	int64		id;
+	char	   *model;
+	char	   *condition;
+	double		points;
+	OwnerContext owner;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("_validate_fit_rule() can only be called as a row trigger")));
+	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
+	id = DatumGetInt64(row_column(td, row, "id", &isnull));
+	model = TextDatumGetCString(row_column(td, row, "model", &isnull));
+	condition = TextDatumGetCString(row_column(td, row, "condition", &isnull));
+	points = DatumGetFloat8(row_column(td, row, "points", &isnull));
+
+	if (isnan(points) || isinf(points))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("points of fit rule %lld must be a finite number, got %g", (long long) id, points)));
+	if (condition[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("condition of fit rule %lld is empty", (long long) id)));
+
+	become_owner(&owner);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Oid			types[1] = {TEXTOID};
+		Datum		values[1] = {CStringGetTextDatum(model)};
+
+		SPI_execute_with_args("SELECT leads FROM mql_score.tracked_leads WHERE model = $1",
+							  1, types, values, NULL, true, 1);
+		if (SPI_processed > 0)
+		{
+			Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+															   SPI_tuptable->tupdesc, 1, &isnull));
+			Relation	rel = relation_open(relid, AccessShareLock);
+
+			(void) condition_compile(condition, psprintf("fit rule %lld", (long long) id), rel);
+			relation_close(rel, AccessShareLock);
+		}
+	}
+	SPI_finish();
+	restore_user(&owner);
+	return PointerGetDatum(row);
+}
+
+/* _check_lead_table(leads, id_column, model) */
+Datum
+mql_check_lead_table(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *model_name;
+	Relation	rel;
+	AttrNumber	id;
+	Oid			id_type;
+	LeadKind	kind;
+	OwnerContext owner;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("leads, id_column and model must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	model_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	rel = relation_open(relid, AccessShareLock);
+	check_table_kind(rel, "track_leads()");
+	id = tracked_column(rel, PG_GETARG_NAME(1), "lead id");
+	id_type = get_atttype(relid, id);
+	kind = lead_kind_of_type(id_type);
+	if (kind == LEAD_KIND_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("lead id column \"%s\" has type %s", NameStr(*PG_GETARG_NAME(1)), format_type_be(id_type)),
+				 errhint("A lead id column must be smallint, integer, bigint, uuid, text or varchar.")));
+
+	become_owner(&owner);
+	config_acquire();
+	PG_TRY();
+	{
+		ModelConfig *model = config_model(model_name, true);
+
+		if (model == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model \"%s\" does not exist", model_name)));
+		if (model->fit != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("model \"%s\" already has a lead table, %s", model_name, get_rel_name(model->fit->relid)),
+					 errhint("Call mql_score.untrack_leads(%s) first.", quote_literal_cstr(model_name))));
+		if (model->lead_kind != LEAD_KIND_NONE && model->lead_kind != kind)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("lead id column \"%s\" has type %s, but model \"%s\" identifies leads by %s values",
+							NameStr(*PG_GETARG_NAME(1)), format_type_be(id_type), model_name,
+							lead_kind_name(model->lead_kind))));
+	}
+	PG_FINALLY();
+	{
+		config_release();
+		restore_user(&owner);
+	}
+	PG_END_TRY();
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
 }

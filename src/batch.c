@@ -27,6 +27,7 @@
 #include "common/hashfn.h"
 #include "decayed.h"
 #include "event_row.h"
+#include "lead_key.h"
 #include "executor/tuptable.h"
 #include "recompute.h"
 #include "stages.h"
@@ -77,7 +78,23 @@ typedef struct LeadDelta
 	int			records_size;
 	EventRecord *records;
 	bool		recompute;
+	bool		has_fit;
+	double		fit;
+	LeadAction	action;
+	int			action_stage;
+	const char *reason;
+	bool		stored;			/* outcome: the lead has state after the batch */
+	char	   *stage_before;
+	char	   *stage_after;
 } LeadDelta;
+
+/* What apply_lead decided to do with the state row. */
+typedef enum StoreVerdict
+{
+	STORE_NOTHING,
+	STORE_WRITE,
+	STORE_DELETE
+} StoreVerdict;
 
 #define SH_PREFIX		leadmap
 #define SH_ELEMENT_TYPE LeadDelta
@@ -157,6 +174,13 @@ batch_delta(ScoreBatch *batch, const char *data, int len)
 		d->nrecords = d->records_size = 0;
 		d->records = NULL;
 		d->recompute = false;
+		d->has_fit = false;
+		d->fit = 0.0;
+		d->action = ACTION_NONE;
+		d->action_stage = -1;
+		d->reason = NULL;
+		d->stored = false;
+		d->stage_before = d->stage_after = NULL;
 	}
 	return d;
 }
@@ -278,6 +302,70 @@ void
 batch_recompute(ScoreBatch *batch, const char *lead)
 {
 	batch_delta(batch, lead, strlen(lead))->recompute = true;
+}
+
+void
+batch_set_fit(ScoreBatch *batch, const char *lead, double fit)
+{
+	LeadDelta  *d = batch_delta(batch, lead, strlen(lead));
+
+	d->has_fit = true;
+	d->fit = fit;
+}
+
+void
+batch_add_fit_rows(ScoreBatch *batch, FitTable *table, Relation rel,
+				   Tuplestorestate *rows, int sign)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	int			readptr = tuplestore_alloc_read_pointer(rows, 0);
+	ExprContext *econtext = CreateStandaloneExprContext();
+	MemoryContext old = MemoryContextSwitchTo(batch->row_cxt);
+
+	tuplestore_select_read_pointer(rows, readptr);
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		bool		isnull;
+		Datum		id;
+		LeadKey		key;
+		LeadDelta  *d;
+
+		MemoryContextReset(batch->row_cxt);
+		id = slot_getattr(slot, table->id_attnum, &isnull);
+		if (isnull)
+			continue;
+		lead_key_from_datum(id, table->id_type, &key);
+		d = batch_delta(batch, key.data, key.len);
+		d->has_fit = true;
+		/* an UPDATE's new row (folded after its old one) wins */
+		d->fit = sign > 0 ? fit_of_row(batch->model, table, slot, econtext, NULL, NULL) : 0.0;
+	}
+	MemoryContextSwitchTo(old);
+	tuplestore_select_read_pointer(rows, 0);
+	FreeExprContext(econtext, true);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+void
+batch_act(ScoreBatch *batch, const char *lead, LeadAction action, int stage_idx, const char *reason)
+{
+	LeadDelta  *d = batch_delta(batch, lead, strlen(lead));
+
+	d->action = action;
+	d->action_stage = stage_idx;
+	d->reason = reason ? MemoryContextStrdup(batch->cxt, reason) : NULL;
+}
+
+bool
+batch_outcome(ScoreBatch *batch, const char *lead, const char **before, const char **after)
+{
+	LeadKeyRef	key = {lead, strlen(lead)};
+	LeadDelta  *d = leadmap_lookup(batch->leads, key);
+
+	*before = d ? d->stage_before : NULL;
+	*after = d ? d->stage_after : NULL;
+	return d != NULL && d->stored;
 }
 
 static int
@@ -467,7 +555,8 @@ apply_recompute(LeadDelta *d, LeadState *state, ModelConfig *model,
 	Recomputed	r;
 
 	recompute_lead(model, d->key.data, &r);
-	if (!r.has_events && !state->has_events && state->stage == NULL && state->fit == 0.0)
+	state->fit = r.fit;
+	if (!r.has_events && !state->has_events && state->stage == NULL && r.fit == 0.0)
 		return false;			/* nothing to keep for a lead we never had */
 	state->engagement = r.engagement;
 	state->has_events = r.has_events;
@@ -490,26 +579,112 @@ apply_recompute(LeadDelta *d, LeadState *state, ModelConfig *model,
 	return true;
 }
 
-/* Update one locked (or new) lead: state, then stage; false if nothing to store. */
+/* A lead without state is created only for something worth keeping. */
 static bool
-apply_lead(ScoreBatch *batch, LeadDelta *d, LeadState *state)
+worth_creating(const LeadDelta *d)
+{
+	switch (d->action)
+	{
+		case ACTION_REFRESH:
+		case ACTION_MERGE_FROM:
+			return false;
+		case ACTION_SET_STAGE:
+		case ACTION_RECYCLE:
+		case ACTION_MERGE_INTO:
+			return true;
+		case ACTION_NONE:
+			break;
+	}
+	return d->has_new || d->recompute || (d->has_fit && d->fit != 0.0);
+}
+
+/* The stage a recycled lead goes back to: the highest automatic stage its score supports. */
+static int
+recycle_target(const ModelConfig *model, double score)
+{
+	int			target = -1;
+
+	for (int i = 0; i < model->nstages; i++)
+		if (model->stages[i].automatic && (target < 0 || score >= model->stages[i].min_score))
+			target = i;
+	return target;
+}
+
+/* Carry out a lead's action once its scores are up to date. */
+static void
+apply_action(ScoreBatch *batch, LeadDelta *d, LeadState *state, TimestampTz eval_at,
+			 int promote_idx, int64 promote_rule)
+{
+	ModelConfig *model = batch->model;
+	double		score = lead_score_at(model, state, batch->now);
+	int			current = stage_index(model, state->stage);
+
+	switch (d->action)
+	{
+		case ACTION_NONE:
+			stage_evaluate(batch->store, &batch->moves, model, d->key.data, state, eval_at,
+						   promote_idx, promote_rule, batch->cause ? batch->cause : "event");
+			return;
+		case ACTION_REFRESH:
+			stage_evaluate(batch->store, &batch->moves, model, d->key.data, state, batch->now,
+						   -1, 0, "decay");
+			return;
+		case ACTION_SET_STAGE:
+			stage_move(batch->store, &batch->moves, model, d->key.data, state, d->action_stage,
+					   score, "manual", 0, d->reason);
+			break;
+		case ACTION_RECYCLE:
+			if (state->stage == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("lead \"%s\" has no stage in model \"%s\" to recycle from",
+								d->key.data, model->name)));
+			stage_move(batch->store, &batch->moves, model, d->key.data, state,
+					   d->action_stage >= 0 ? d->action_stage : recycle_target(model, score),
+					   score, "recycle", 0, d->reason);
+			break;
+		case ACTION_MERGE_INTO:
+			if (d->action_stage > current)
+				stage_move(batch->store, &batch->moves, model, d->key.data, state, d->action_stage,
+						   score, "merge", 0, d->reason);
+			break;
+		case ACTION_MERGE_FROM:
+			stage_move(batch->store, &batch->moves, model, d->key.data, state, -1,
+					   score, "merge", 0, d->reason);
+			break;
+	}
+	stage_due_at(model, state);
+}
+
+/* Update one locked (or new) lead: scores, fit, then its stage. */
+static StoreVerdict
+apply_lead(ScoreBatch *batch, LeadDelta *d, LeadState *state, bool existed)
 {
 	ModelConfig *model = batch->model;
 	int			promote_idx = d->promote_idx;
 	int64		promote_rule = d->promote_rule;
 	TimestampTz eval_at = d->has_new ? Max(batch->now, d->max_new) : batch->now;
 
+	if (!existed && !worth_creating(d))
+		return STORE_NOTHING;
+	d->stage_before = state->stage ? MemoryContextStrdup(batch->cxt, state->stage) : NULL;
+
 	/* apply_increment changes nothing when it gives up */
 	if (d->recompute || !apply_increment(d, state, model, &promote_idx, &promote_rule))
 	{
 		promote_idx = d->promote_idx;
 		promote_rule = d->promote_rule;
-		if (!apply_recompute(d, state, model, &promote_idx, &promote_rule))
-			return false;
+		if (!apply_recompute(d, state, model, &promote_idx, &promote_rule) &&
+			!existed && d->action == ACTION_NONE)
+			return STORE_NOTHING;
 	}
-	stage_evaluate(batch->store, &batch->moves, model, d->key.data, state, eval_at,
-				   promote_idx, promote_rule, batch->cause ? batch->cause : "event");
-	return true;
+	if (d->has_fit)
+		state->fit = d->fit;
+	apply_action(batch, d, state, eval_at, promote_idx, promote_rule);
+
+	d->stored = d->action != ACTION_MERGE_FROM;
+	d->stage_after = state->stage ? MemoryContextStrdup(batch->cxt, state->stage) : NULL;
+	return d->action == ACTION_MERGE_FROM ? STORE_DELETE : STORE_WRITE;
 }
 
 static int
@@ -520,6 +695,16 @@ delta_compare(const void *a, const void *b)
 	int			c = memcmp(x->key.data, y->key.data, Min(x->key.len, y->key.len));
 
 	return c != 0 ? c : (x->key.len > y->key.len) - (x->key.len < y->key.len);
+}
+
+/* Write back (or delete) the locked row of a lead as apply_lead decided. */
+static void
+store_verdict(ScoreBatch *batch, LeadDelta *d, StoreVerdict verdict, const LeadState *state)
+{
+	if (verdict == STORE_WRITE)
+		store_update_lead(batch->store, batch->model->name, d->key.data, state);
+	else if (verdict == STORE_DELETE)
+		store_delete_lead(batch->store);
 }
 
 /* Serializes the creation of a model's new leads (held briefly). */
@@ -568,8 +753,7 @@ batch_apply(ScoreBatch *batch)
 			missing[nmissing++] = deltas[i];
 			continue;
 		}
-		apply_lead(batch, deltas[i], &state);
-		store_update_lead(batch->store, model, deltas[i]->key.data, &state);
+		store_verdict(batch, deltas[i], apply_lead(batch, deltas[i], &state, true), &state);
 	}
 
 	/* new leads: whoever holds the creation lock inserts; others update */
@@ -589,7 +773,7 @@ batch_apply(ScoreBatch *batch)
 				continue;
 			}
 			lead_state_init(&state);
-			if (apply_lead(batch, missing[i], &state))
+			if (apply_lead(batch, missing[i], &state, false) == STORE_WRITE)
 				store_insert_lead(batch->store, model, missing[i]->key.data, &state);
 		}
 		creation_lock(batch, false);
@@ -605,8 +789,7 @@ batch_apply(ScoreBatch *batch)
 						 errmsg("lead \"%s\" of model \"%s\" was removed concurrently",
 								missing[i]->key.data, model),
 						 errhint("Retry the transaction.")));
-			apply_lead(batch, missing[i], &state);
-			store_update_lead(batch->store, model, missing[i]->key.data, &state);
+			store_verdict(batch, missing[i], apply_lead(batch, missing[i], &state, true), &state);
 		}
 	}
 	MemoryContextSwitchTo(old);

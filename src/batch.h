@@ -19,6 +19,17 @@
 
 typedef struct ScoreBatch ScoreBatch;
 
+/* What a batch does to a lead besides applying events and fit. */
+typedef enum LeadAction
+{
+	ACTION_NONE,				/* re-evaluate the stage after the change */
+	ACTION_SET_STAGE,			/* move to a stage by hand (cause manual) */
+	ACTION_RECYCLE,				/* back to an automatic stage (cause recycle) */
+	ACTION_REFRESH,				/* re-evaluate the stage now (cause decay) */
+	ACTION_MERGE_INTO,			/* keep the higher of two stages (cause merge) */
+	ACTION_MERGE_FROM			/* the merged-away lead: its state goes */
+} LeadAction;
+
 /*
  * Start a batch for `model`; `cause` labels the stage moves it makes (NULL:
  * "event"); `expected_leads` sizes the hash table (it grows if needed).
@@ -34,6 +45,21 @@ extern void batch_add_rows(ScoreBatch *batch, TableRules *rules, Relation rel,
 
 /* Have a lead recomputed from its rows instead of updated by delta. */
 extern void batch_recompute(ScoreBatch *batch, const char *lead);
+
+/* Set a lead's fit. */
+extern void batch_set_fit(ScoreBatch *batch, const char *lead, double fit);
+
+/* Fold a lead table's transition rows in: their fit (0 for old rows). */
+extern void batch_add_fit_rows(ScoreBatch *batch, FitTable *table, Relation rel,
+							   Tuplestorestate *rows, int sign);
+
+/* Ask for an action on a lead; `stage_idx` is its target stage (-1: none). */
+extern void batch_act(ScoreBatch *batch, const char *lead, LeadAction action,
+					  int stage_idx, const char *reason);
+
+/* After batch_apply: a lead's stage before and after; false if it has no state. */
+extern bool batch_outcome(ScoreBatch *batch, const char *lead,
+						  const char **before, const char **after);
 
 /* Lock, update and re-stage every touched lead; returns how many. */
 extern int64 batch_apply(ScoreBatch *batch);

@@ -54,6 +54,8 @@ typedef struct ConfigCache
 } ConfigCache;
 
 static ConfigCache *cache = NULL;
+
+static void check_fed_by(Relation rel, Oid root, const char *what, int id);
 static bool cache_stale = true;
 static int	cache_refcount = 0;
 
@@ -304,6 +306,78 @@ load_rules(void)
 	}
 }
 
+/* Fit rules of every model. */
+static void
+load_fit_rules(void)
+{
+	spi_run("SELECT id, model, condition, points FROM mql_score.fit_rules ORDER BY model, id");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		ModelConfig *m = find_model(spi_text(t, d, 2));
+		FitRuleConfig *r;
+		bool		isnull;
+
+		if (m == NULL)
+			continue;
+		if (m->fit_rules == NULL)
+			m->fit_rules = palloc0(sizeof(FitRuleConfig) * SPI_processed);
+		r = &m->fit_rules[m->nfit_rules++];
+		r->id = DatumGetInt64(spi_value(t, d, 1, &isnull));
+		r->condition = spi_text(t, d, 3);
+		r->points = DatumGetFloat8(spi_value(t, d, 4, &isnull));
+	}
+}
+
+/* The first column a view selects, as (attnum of the base table, type). */
+static Var *
+view_first_var(Oid view_relid)
+{
+	Relation	view = relation_open(view_relid, AccessShareLock);
+	Query	   *query = get_view_query(view);
+	TargetEntry *te = list_nth_node(TargetEntry, query->targetList, 0);
+	Var		   *var = IsA(te->expr, Var) ? (Var *) copyObject(te->expr) : NULL;
+
+	relation_close(view, AccessShareLock);
+	if (var == NULL)
+		elog(ERROR, "column view %u of mql_score is malformed", view_relid);
+	return var;
+}
+
+/* Each model's lead table. */
+static void
+load_lead_tables(void)
+{
+	spi_run("SELECT id, model, leads, columns FROM mql_score.tracked_leads "
+			"WHERE columns IS NOT NULL ORDER BY id");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		ModelConfig *m = find_model(spi_text(t, d, 2));
+		FitConfig  *fit;
+		Var		   *var;
+		bool		isnull;
+
+		if (m == NULL)
+			continue;
+		fit = palloc0(sizeof(FitConfig));
+		fit->id = DatumGetInt32(spi_value(t, d, 1, &isnull));
+		fit->relid = DatumGetObjectId(spi_value(t, d, 3, &isnull));
+		fit->columns_view = DatumGetObjectId(spi_value(t, d, 4, &isnull));
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(fit->relid)))
+			continue;
+		var = view_first_var(fit->columns_view);
+		fit->id_column = get_attname(fit->relid, var->varattno, false);
+		fit->id_type = var->vartype;
+		m->fit = fit;
+		cache->relids = repalloc(cache->relids, sizeof(Oid) * (cache->nrelids + 2));
+		cache->relids[cache->nrelids++] = fit->relid;
+		cache->relids[cache->nrelids++] = fit->columns_view;
+	}
+}
+
 /* Read lead, time and type columns off a tracking's column view. */
 static void
 load_tracking_columns(TrackingConfig *tc)
@@ -384,6 +458,8 @@ config_build(void)
 		load_stages();
 		load_rules();
 		load_trackings();
+		load_fit_rules();
+		load_lead_tables();
 		SPI_finish();
 	}
 	PG_CATCH();
@@ -414,6 +490,9 @@ config_acquire(void)
 				if (tc->rows_of_lead)
 					SPI_freeplan(tc->rows_of_lead);
 			}
+			for (int i = 0; i < cache->nmodels; i++)
+				if (cache->models[i]->fit && cache->models[i]->fit->row_of_lead)
+					SPI_freeplan(cache->models[i]->fit->row_of_lead);
 			MemoryContextDelete(cache->cxt);
 			cache = NULL;
 		}
@@ -449,6 +528,17 @@ config_model(const char *name, bool missing_ok)
 				 errmsg("model \"%s\" does not exist", name),
 				 errhint("Models are rows of mql_score.models.")));
 	return m;
+}
+
+List *
+config_models(void)
+{
+	List	   *models = NIL;
+
+	Assert(cache != NULL);
+	for (int i = 0; i < cache->nmodels; i++)
+		models = lappend(models, cache->models[i]);
+	return models;
 }
 
 TrackingConfig *
@@ -613,12 +703,7 @@ config_table_rules(TrackingConfig *tc, Relation rel)
 			return tr;
 	}
 	/* only the tracked table and its partitions feed the tracking */
-	if (relid != tc->relid && !list_member_oid(get_partition_ancestors(relid), tc->relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("relation \"%s\" is not tracked by mql_score tracking %d",
-						RelationGetRelationName(rel), tc->id),
-				 errhint("Only mql_score.track() attaches mql_score's triggers.")));
+	check_fed_by(rel, tc->relid, "tracking", tc->id);
 	old = MemoryContextSwitchTo(cache->cxt);
 	tr = compile_table_rules(tc, rel);
 	tc->compiled = lappend(tc->compiled, tr);
@@ -633,6 +718,68 @@ config_table_rules(TrackingConfig *tc, Relation rel)
 	}
 	MemoryContextSwitchTo(old);
 	return tr;
+}
+
+ModelConfig *
+config_fit_tracking(int id)
+{
+	Assert(cache != NULL);
+	for (int i = 0; i < cache->nmodels; i++)
+		if (cache->models[i]->fit && cache->models[i]->fit->id == id)
+			return cache->models[i];
+	return NULL;
+}
+
+/* Refuse relations that are neither `root` nor one of its partitions. */
+static void
+check_fed_by(Relation rel, Oid root, const char *what, int id)
+{
+	Oid			relid = RelationGetRelid(rel);
+
+	if (relid != root && !list_member_oid(get_partition_ancestors(relid), root))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("relation \"%s\" is not tracked by mql_score %s %d",
+						RelationGetRelationName(rel), what, id),
+				 errhint("Only mql_score.track() and mql_score.track_leads() attach mql_score's triggers.")));
+}
+
+FitTable *
+config_fit_table(ModelConfig *model, Relation rel)
+{
+	FitConfig  *fit = model->fit;
+	Oid			relid = RelationGetRelid(rel);
+	ListCell   *lc;
+	FitTable   *ft;
+	MemoryContext old;
+
+	foreach(lc, fit->compiled)
+	{
+		ft = lfirst(lc);
+		if (ft->relid == relid)
+			return ft;
+	}
+	check_fed_by(rel, fit->relid, "lead table", fit->id);
+	old = MemoryContextSwitchTo(cache->cxt);
+	ft = palloc0(sizeof(FitTable));
+	ft->relid = relid;
+	ft->id_attnum = resolve_column(rel, fit->id_column);
+	ft->id_type = TupleDescAttr(RelationGetDescr(rel), ft->id_attnum - 1)->atttypid;
+	ft->quals = palloc0(sizeof(ExprState *) * Max(1, model->nfit_rules));
+	for (int i = 0; i < model->nfit_rules; i++)
+	{
+		char	   *what = psprintf("fit rule %lld", (long long) model->fit_rules[i].id);
+
+		ft->quals[i] = ExecInitExpr(condition_compile(model->fit_rules[i].condition, what, rel), NULL);
+	}
+	fit->compiled = lappend(fit->compiled, ft);
+	if (relid != fit->relid)
+	{
+		cache->relids = repalloc(cache->relids, sizeof(Oid) * (cache->nrelids + 1));
+		cache->relids[cache->nrelids++] = relid;
+	}
+	MemoryContextSwitchTo(old);
+	return ft;
 }
 
 TypeRules *

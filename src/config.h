@@ -53,6 +53,33 @@ typedef struct RuleConfig
 
 typedef struct TrackingConfig TrackingConfig;
 
+typedef struct FitRuleConfig
+{
+	int64		id;
+	double		points;
+	char	   *condition;
+} FitRuleConfig;
+
+/* A model's lead table, with its fit rules compiled per relation. */
+typedef struct FitTable
+{
+	Oid			relid;
+	AttrNumber	id_attnum;
+	Oid			id_type;
+	ExprState **quals;			/* one per fit rule */
+} FitTable;
+
+typedef struct FitConfig
+{
+	int			id;				/* tracked_leads.id */
+	Oid			relid;			/* the lead table */
+	Oid			columns_view;	/* mql_score.leads_<id> */
+	char	   *id_column;
+	Oid			id_type;
+	List	   *compiled;		/* FitTable *, one per relation seen */
+	SPIPlanPtr	row_of_lead;	/* SELECT t FROM leads t WHERE id = $1 */
+} FitConfig;
+
 typedef struct ModelConfig
 {
 	char	   *name;
@@ -66,6 +93,9 @@ typedef struct ModelConfig
 	RuleConfig *rules;			/* enabled rules, by id */
 	List	   *trackings;		/* TrackingConfig * */
 	LeadKind	lead_kind;
+	int			nfit_rules;
+	FitRuleConfig *fit_rules;	/* by id */
+	FitConfig  *fit;			/* NULL: no lead table */
 } ModelConfig;
 
 /* The rules of one event type, compiled for one relation. */
@@ -134,10 +164,17 @@ extern void config_release(void);
 
 extern const ExtensionObjects *config_objects(void);
 extern ModelConfig *config_model(const char *name, bool missing_ok);
+extern List *config_models(void);	/* every model, by name */
 extern TrackingConfig *config_tracking(int id, bool missing_ok);
 
 /* The rules of a tracking compiled for `rel` (the table or a partition). */
 extern TableRules *config_table_rules(TrackingConfig *tracking, Relation rel);
+
+/* The model whose lead table is tracked as `id`; NULL if none. */
+extern ModelConfig *config_fit_tracking(int id);
+
+/* The fit rules of a model compiled for `rel` (its lead table or a partition). */
+extern FitTable *config_fit_table(ModelConfig *model, Relation rel);
 
 /* Rules of `tr` for an event type given as bytes; NULL if none. */
 extern TypeRules *table_rules_for_type(TableRules *tr, const char *type, int len);

@@ -210,6 +210,47 @@ row_read(RowReader *reader, TupleTableSlot *slot, EventRow *row)
 		row_match(reader, slot, type, row);
 }
 
+double
+fit_of_row(ModelConfig *model, FitTable *table, TupleTableSlot *slot,
+		   ExprContext *econtext, int *matched, int *nmatched)
+{
+	volatile int i = 0;
+	volatile double fit = 0.0;
+
+	if (nmatched)
+		*nmatched = 0;
+	econtext->ecxt_scantuple = slot;
+	PG_TRY();
+	{
+		for (i = 0; i < model->nfit_rules; i++)
+		{
+			bool		isnull;
+
+			if (DatumGetBool(ExecEvalExprSwitchContext(table->quals[i], econtext, &isnull)) && !isnull)
+			{
+				fit += model->fit_rules[i].points;
+				if (matched)
+					matched[(*nmatched)++] = i;
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(econtext->ecxt_per_query_memory);
+		edata = CopyErrorData();
+		FlushErrorState();
+		edata->message = psprintf("condition of fit rule %lld failed on a row of %s: %s",
+								  (long long) model->fit_rules[i].id,
+								  get_rel_name(table->relid), edata->message);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+	ResetExprContext(econtext);
+	return fit;
+}
+
 Datum
 row_identity(RowReader *reader, TupleTableSlot *slot)
 {

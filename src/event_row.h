@@ -47,6 +47,14 @@ extern void row_reader_done(RowReader *reader);
 /* Read the row held by `slot` (its descriptor is the relation's). */
 extern void row_read(RowReader *reader, TupleTableSlot *slot, EventRow *row);
 
+/*
+ * The fit of a lead-table row held by `slot`: the sum of the points of the
+ * model's fit rules whose condition holds.  `matched`, if not NULL, gets
+ * the matching rules' indexes (room for model->nfit_rules).
+ */
+extern double fit_of_row(ModelConfig *model, FitTable *table, TupleTableSlot *slot,
+						 ExprContext *econtext, int *matched, int *nmatched);
+
 /* The row's identity for mql_score.skipped: its primary key, else the row. */
 extern Datum row_identity(RowReader *reader, TupleTableSlot *slot);
 

@@ -98,6 +98,23 @@ lead_key_from_datum(Datum value, Oid typid, LeadKey *key)
 	}
 }
 
+char *
+lead_key_argument(FunctionCallInfo fcinfo, int argno)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	LeadKey		key;
+
+	if (type == UNKNOWNOID)
+		return text_to_cstring((text *) PG_GETARG_DATUM(argno));
+	if (lead_kind_of_type(type) == LEAD_KIND_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("a lead cannot be of type %s", format_type_be(type)),
+				 errhint("Pass the lead's id as smallint, integer, bigint, uuid or text.")));
+	lead_key_from_datum(PG_GETARG_DATUM(argno), type, &key);
+	return pnstrdup(key.data, key.len);
+}
+
 /* The datum of type `typid` whose key is `key`; false if there is none. */
 bool
 lead_key_to_datum(const char *key, Oid typid, Datum *value)

@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "config.h"
+#include "fmgr.h"
 
 /* Room for the longest integer (20 digits and a sign) or uuid (36) key. */
 #define LEAD_KEY_BUFLEN 40
@@ -32,6 +33,9 @@ extern const char *lead_kind_name(LeadKind kind);
 
 /* The key of a (non-NULL) lead datum of type `typid`. */
 extern void lead_key_from_datum(Datum value, Oid typid, LeadKey *key);
+
+/* The key of a SQL function's `anyelement` lead argument (42804 for other types). */
+extern char *lead_key_argument(FunctionCallInfo fcinfo, int argno);
 
 /* The datum of type `typid` for a key; false if no value of that type has it. */
 extern bool lead_key_to_datum(const char *key, Oid typid, Datum *value);

@@ -52,24 +52,6 @@ mql_engagement_at(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(value * decay_factor(t, last, half_life));
 }
 
-/* The lead key of a score_of/stage_of/explain argument. */
-static char *
-argument_lead_key(FunctionCallInfo fcinfo)
-{
-	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 0);
-	LeadKey		key;
-
-	if (type == UNKNOWNOID)
-		return text_to_cstring((text *) PG_GETARG_DATUM(0));
-	if (lead_kind_of_type(type) == LEAD_KIND_NONE)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("a lead cannot be of type %s", format_type_be(type)),
-				 errhint("Pass the lead's id as smallint, integer, bigint, uuid or text.")));
-	lead_key_from_datum(PG_GETARG_DATUM(0), type, &key);
-	return pnstrdup(key.data, key.len);
-}
-
 /* Readers must be allowed to read the leads view or lead_state itself. */
 static void
 check_read_privilege(void)
@@ -106,7 +88,7 @@ read_lead(FunctionCallInfo fcinfo, const char *lead, LeadState *state)
 Datum
 mql_score_of(PG_FUNCTION_ARGS)
 {
-	char	   *lead = argument_lead_key(fcinfo);
+	char	   *lead = lead_key_argument(fcinfo, 0);
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(2);
 	LeadState	state;
 	ModelConfig *model;
@@ -125,7 +107,7 @@ mql_score_of(PG_FUNCTION_ARGS)
 Datum
 mql_stage_of(PG_FUNCTION_ARGS)
 {
-	char	   *lead = argument_lead_key(fcinfo);
+	char	   *lead = lead_key_argument(fcinfo, 0);
 	LeadState	state;
 
 	(void) read_lead(fcinfo, lead, &state);
@@ -140,7 +122,7 @@ Datum
 mql_explain(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *lead = argument_lead_key(fcinfo);
+	char	   *lead = lead_key_argument(fcinfo, 0);
 	TimestampTz at = PG_GETARG_TIMESTAMPTZ(2);
 	LeadState	state;
 	ModelConfig *model;

@@ -40,6 +40,8 @@ typedef struct CappedHits
 	CappedHit  *hits;
 } CappedHits;
 
+static void store_whole_row(TupleTableSlot *slot, Datum whole, Oid relid, HeapTupleData *tuple);
+
 /* The cached plan reading one lead's rows of a tracked table. */
 static SPIPlanPtr
 rows_of_lead_plan(TrackingConfig *tc)
@@ -118,16 +120,11 @@ recompute_table(TrackingConfig *tc, const char *lead, Recomputed *out, CappedHit
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			bool		isnull;
-			Datum		whole = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-			HeapTupleHeader header = DatumGetHeapTupleHeader(whole);
 			HeapTupleData tuple;
 			EventRow	row;
 
-			tuple.t_len = HeapTupleHeaderGetDatumLength(header);
-			ItemPointerSetInvalid(&tuple.t_self);
-			tuple.t_tableOid = RelationGetRelid(rel);
-			tuple.t_data = header;
-			ExecStoreHeapTuple(&tuple, slot, false);
+			store_whole_row(slot, SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull),
+							RelationGetRelid(rel), &tuple);
 
 			row_read(&reader, slot, &row);
 			if (row.status != ROW_SCORED)
@@ -183,6 +180,76 @@ recompute_caps(CappedHits *hits, Recomputed *out)
 	}
 }
 
+/* The cached plan reading one lead's row of the model's lead table. */
+static SPIPlanPtr
+row_of_lead_plan(FitConfig *fit)
+{
+	Oid			argtype = fit->id_type == VARCHAROID ? TEXTOID : fit->id_type;
+	char	   *query;
+	SPIPlanPtr	plan;
+
+	if (fit->row_of_lead)
+		return fit->row_of_lead;
+	query = psprintf("SELECT t FROM %s AS t WHERE t.%s OPERATOR(pg_catalog.=) $1 LIMIT 1",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(fit->relid)),
+												get_rel_name(fit->relid)),
+					 quote_identifier(fit->id_column));
+	plan = SPI_prepare(query, 1, &argtype);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s", query, SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	fit->row_of_lead = plan;
+	return plan;
+}
+
+/* Point a heap-tuple slot at a whole-row datum returned by SPI. */
+static void
+store_whole_row(TupleTableSlot *slot, Datum whole, Oid relid, HeapTupleData *tuple)
+{
+	HeapTupleHeader header = DatumGetHeapTupleHeader(whole);
+
+	tuple->t_len = HeapTupleHeaderGetDatumLength(header);
+	ItemPointerSetInvalid(&tuple->t_self);
+	tuple->t_tableOid = relid;
+	tuple->t_data = header;
+	ExecStoreHeapTuple(tuple, slot, false);
+}
+
+double
+recompute_fit(ModelConfig *model, const char *lead, int *matched, int *nmatched)
+{
+	FitConfig  *fit = model->fit;
+	double		result = 0.0;
+	Datum		param;
+
+	if (nmatched)
+		*nmatched = 0;
+	if (fit == NULL || model->nfit_rules == 0 || !lead_key_to_datum(lead, fit->id_type, &param))
+		return 0.0;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_plan(row_of_lead_plan(fit), &param, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading the lead row of \"%s\" failed", lead);
+	if (SPI_processed > 0)
+	{
+		Relation	rel = relation_open(fit->relid, AccessShareLock);
+		FitTable   *table = config_fit_table(model, rel);
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+		ExprContext *econtext = CreateStandaloneExprContext();
+		HeapTupleData tuple;
+		bool		isnull;
+
+		store_whole_row(slot, SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull),
+						fit->relid, &tuple);
+		result = fit_of_row(model, table, slot, econtext, matched, nmatched);
+		FreeExprContext(econtext, true);
+		ExecDropSingleTupleTableSlot(slot);
+		relation_close(rel, AccessShareLock);
+	}
+	SPI_finish();
+	return result;
+}
+
 void
 recompute_lead(ModelConfig *model, const char *lead, Recomputed *out)
 {
@@ -212,4 +279,7 @@ recompute_lead(ModelConfig *model, const char *lead, Recomputed *out)
 		if (out->rules[i].events > 0)
 			decayed_merge_into(&total, &out->rules[i].sum);
 	out->engagement = decayed_total(&total);
+
+	out->fit_matched = palloc(sizeof(int) * Max(1, model->nfit_rules));
+	out->fit = recompute_fit(model, lead, out->fit_matched, &out->nfit_matched);
 }

@@ -31,8 +31,14 @@ typedef struct Recomputed
 	double		engagement;		/* as of last_event_at */
 	RuleTotal  *rules;			/* per model->rules index */
 	CapSet		caps;
+	double		fit;			/* from the lead table (0 without one) */
+	int			nfit_matched;
+	int		   *fit_matched;	/* indexes of the fit rules that hold */
 } Recomputed;
 
 extern void recompute_lead(ModelConfig *model, const char *lead, Recomputed *out);
+
+/* The fit of one lead from its row in the model's lead table (0 if none). */
+extern double recompute_fit(ModelConfig *model, const char *lead, int *matched, int *nmatched);
 
 #endif							/* MQL_RECOMPUTE_H */

@@ -215,10 +215,17 @@ store_encode(StateStore *store, const char *model, const char *lead, const LeadS
 static bool
 store_probe(StateStore *store, const char *model, const char *lead)
 {
+	MemoryContext old;
+	bool		found;
+
+	/* the keys live until the next probe; the scan's own state, for good */
 	store->keys[0].sk_argument = CStringGetTextDatum(model);
 	store->keys[1].sk_argument = CStringGetTextDatum(lead);
+	old = MemoryContextSwitchTo(store->estate->es_query_cxt);
 	index_rescan(store->dirty_scan, store->keys, 2, NULL, 0);
-	return index_getnext_slot(store->dirty_scan, ForwardScanDirection, store->found);
+	found = index_getnext_slot(store->dirty_scan, ForwardScanDirection, store->found);
+	MemoryContextSwitchTo(old);
+	return found;
 }
 
 bool
