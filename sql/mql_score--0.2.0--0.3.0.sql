@@ -206,6 +206,11 @@ CREATE TRIGGER stages_touched AFTER INSERT OR UPDATE OR DELETE ON @extschema@.st
 CREATE TRIGGER fit_rules_touched AFTER INSERT OR UPDATE OR DELETE ON @extschema@.fit_rules
 	FOR EACH ROW EXECUTE FUNCTION @extschema@._config_touched();
 
+-- Recompute a batch of leads for rescore(); returns the ones done (leads
+-- other transactions hold are skipped unless wait).
+CREATE FUNCTION @extschema@._rescore_batch(model text, leads text[], wait boolean) RETURNS text[]
+AS 'MODULE_PATHNAME', 'mql_rescore_batch' LANGUAGE C STRICT;
+
 -- Re-evaluate the stage of the given leads now (decay moved their score).
 CREATE FUNCTION @extschema@._refresh_leads(model text, leads text[]) RETURNS bigint
 AS 'MODULE_PATHNAME', 'mql_refresh_leads' LANGUAGE C STRICT;
@@ -236,7 +241,7 @@ DECLARE
 	m text;
 	run bigint;
 	batch text[];
-	n bigint;
+	handled text[];
 	done bigint;
 	total bigint;
 	changed timestamptz;
@@ -277,13 +282,19 @@ BEGIN
 			FROM (SELECT q.lead FROM @extschema@.rescore_queue q WHERE q.model = m
 			      ORDER BY q.lead LIMIT batch_size) q;
 			EXIT WHEN batch IS NULL;
-			n := @extschema@._recompute_leads(m, batch, 'rescore');
-			DELETE FROM @extschema@.rescore_queue q WHERE q.model = m AND q.lead = ANY (batch);
-			done := done + pg_catalog.cardinality(batch);
+			-- leads that applications are writing right now are skipped, so the
+			-- job never waits while holding others (no deadlock is possible);
+			-- when all are held, wait for the first one alone
+			handled := @extschema@._rescore_batch(m, batch, false);
+			IF pg_catalog.cardinality(handled) = 0 THEN
+				handled := @extschema@._rescore_batch(m, batch[1:1], true);
+			END IF;
+			DELETE FROM @extschema@.rescore_queue q WHERE q.model = m AND q.lead = ANY (handled);
+			done := done + pg_catalog.cardinality(handled);
 			UPDATE @extschema@.rescore_runs r
-			SET leads = r.leads + n,
+			SET leads = r.leads + pg_catalog.cardinality(handled),
 			    events = (SELECT COALESCE(pg_catalog.sum(s.events), 0) FROM @extschema@.lead_state s
-			              WHERE s.model = m AND s.lead = ANY (batch)) + r.events
+			              WHERE s.model = m AND s.lead = ANY (handled)) + r.events
 			WHERE r.id = run;
 			COMMIT;
 			RAISE NOTICE 'mql_score.rescore: model "%": % of % leads', m, done, total;
@@ -446,6 +457,7 @@ COMMENT ON FUNCTION @extschema@._on_leads_change() IS 'trigger attached by track
 COMMENT ON FUNCTION @extschema@._check_lead_table(regclass, name, text) IS 'validates a track_leads() call';
 COMMENT ON FUNCTION @extschema@._refit(text) IS 'recomputes the fit of every lead of a model';
 COMMENT ON FUNCTION @extschema@._config_touched() IS 'trigger: notes that a model''s configuration changed (run_maintenance rescores it)';
+COMMENT ON FUNCTION @extschema@._rescore_batch(text, text[], boolean) IS 'recomputes a batch of leads for rescore(), skipping leads other transactions hold';
 COMMENT ON FUNCTION @extschema@._refresh_leads(text, text[]) IS 're-evaluates the stage of leads whose decay-driven move is due';
 COMMENT ON FUNCTION @extschema@._rescore_candidates(text) IS 'every lead a rescore of a model must visit';
 COMMENT ON FUNCTION @extschema@._lead_table_keys(text) IS 'lead keys present in a model''s lead table';
@@ -468,5 +480,6 @@ REVOKE EXECUTE ON FUNCTION @extschema@._check_lead_table(regclass, name, text) F
 REVOKE EXECUTE ON FUNCTION @extschema@._refit(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._config_touched() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._refresh_leads(text, text[]) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._rescore_batch(text, text[], boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._rescore_candidates(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._lead_table_keys(text) FROM PUBLIC;

@@ -84,6 +84,7 @@ typedef struct LeadDelta
 	int			action_stage;
 	const char *reason;
 	bool		stored;			/* outcome: the lead has state after the batch */
+	bool		busy;			/* skipped: another transaction held it */
 	char	   *stage_before;
 	char	   *stage_after;
 } LeadDelta;
@@ -120,6 +121,9 @@ struct ScoreBatch
 	StateStore *store;
 	StageMoves	moves;
 	TimestampTz now;
+	bool		skip_busy;
+	LeadDelta **deltas;			/* after batch_apply: every lead, in key order */
+	int64		ndeltas;
 };
 
 ScoreBatch *
@@ -180,6 +184,7 @@ batch_delta(ScoreBatch *batch, const char *data, int len)
 		d->action_stage = -1;
 		d->reason = NULL;
 		d->stored = false;
+		d->busy = false;
 		d->stage_before = d->stage_after = NULL;
 	}
 	return d;
@@ -355,6 +360,23 @@ batch_act(ScoreBatch *batch, const char *lead, LeadAction action, int stage_idx,
 	d->action = action;
 	d->action_stage = stage_idx;
 	d->reason = reason ? MemoryContextStrdup(batch->cxt, reason) : NULL;
+}
+
+void
+batch_skip_busy(ScoreBatch *batch)
+{
+	batch->skip_busy = true;
+}
+
+List *
+batch_done(ScoreBatch *batch)
+{
+	List	   *done = NIL;
+
+	for (int64 i = 0; i < batch->ndeltas; i++)
+		if (!batch->deltas[i]->busy)
+			done = lappend(done, (char *) batch->deltas[i]->key.data);
+	return done;
 }
 
 bool
@@ -554,6 +576,13 @@ apply_recompute(LeadDelta *d, LeadState *state, ModelConfig *model,
 {
 	Recomputed	r;
 
+	/* the lead's lock may have been waited for: recompute under the current configuration */
+	model = config_refresh(model);
+	if (model == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("the model of lead \"%s\" was removed concurrently", d->key.data),
+				 errhint("Retry the transaction.")));
 	recompute_lead(model, d->key.data, &r);
 	state->fit = r.fit;
 	if (!r.has_events && !state->has_events && state->stage == NULL && r.fit == 0.0)
@@ -741,6 +770,8 @@ batch_apply(ScoreBatch *batch)
 		deltas[i++] = d;
 	}
 	qsort(deltas, n, sizeof(LeadDelta *), delta_compare);
+	batch->deltas = deltas;
+	batch->ndeltas = n;
 
 	/* existing leads, locked in key order */
 	for (i = 0; i < n; i++)
@@ -748,12 +779,18 @@ batch_apply(ScoreBatch *batch)
 		LeadState	state;
 
 		MemoryContextReset(batch->lead_cxt);
-		if (!store_lock_lead(batch->store, model, deltas[i]->key.data, &state))
+		switch (store_lock_lead(batch->store, model, deltas[i]->key.data, &state, batch->skip_busy))
 		{
-			missing[nmissing++] = deltas[i];
-			continue;
+			case LOCK_ABSENT:
+				missing[nmissing++] = deltas[i];
+				break;
+			case LOCK_BUSY:
+				deltas[i]->busy = true;
+				break;
+			case LOCK_FOUND:
+				store_verdict(batch, deltas[i], apply_lead(batch, deltas[i], &state, true), &state);
+				break;
 		}
-		store_verdict(batch, deltas[i], apply_lead(batch, deltas[i], &state, true), &state);
 	}
 
 	/* new leads: whoever holds the creation lock inserts; others update */
@@ -783,13 +820,22 @@ batch_apply(ScoreBatch *batch)
 			LeadState	state;
 
 			MemoryContextReset(batch->lead_cxt);
-			if (!store_lock_lead(batch->store, model, missing[i]->key.data, &state))
-				ereport(ERROR,
-						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-						 errmsg("lead \"%s\" of model \"%s\" was removed concurrently",
-								missing[i]->key.data, model),
-						 errhint("Retry the transaction.")));
-			store_verdict(batch, missing[i], apply_lead(batch, missing[i], &state, true), &state);
+			switch (store_lock_lead(batch->store, model, missing[i]->key.data, &state, batch->skip_busy))
+			{
+				case LOCK_ABSENT:
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("lead \"%s\" of model \"%s\" was removed concurrently",
+									missing[i]->key.data, model),
+							 errhint("Retry the transaction.")));
+					break;
+				case LOCK_BUSY:
+					missing[i]->busy = true;
+					break;
+				case LOCK_FOUND:
+					store_verdict(batch, missing[i], apply_lead(batch, missing[i], &state, true), &state);
+					break;
+			}
 		}
 	}
 	MemoryContextSwitchTo(old);

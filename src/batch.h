@@ -57,6 +57,16 @@ extern void batch_add_fit_rows(ScoreBatch *batch, FitTable *table, Relation rel,
 extern void batch_act(ScoreBatch *batch, const char *lead, LeadAction action,
 					  int stage_idx, const char *reason);
 
+/*
+ * Skip leads that other transactions hold instead of waiting for them, so
+ * a job holding many leads can never be part of a deadlock; batch_done()
+ * then says which leads were handled.
+ */
+extern void batch_skip_busy(ScoreBatch *batch);
+
+/* After batch_apply: the leads handled (not skipped), as a List of char *. */
+extern List *batch_done(ScoreBatch *batch);
+
 /* After batch_apply: a lead's stage before and after; false if it has no state. */
 extern bool batch_outcome(ScoreBatch *batch, const char *lead,
 						  const char **before, const char **after);

@@ -22,6 +22,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_rewrite.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "condition.h"
@@ -32,12 +33,14 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "rewrite/rewriteHandler.h"
+#include "rewrite/rewriteSupport.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #define EXTENSION_NAME "mql_score"
@@ -51,13 +54,25 @@ typedef struct ConfigCache
 	List	   *trackings;		/* TrackingConfig * */
 	int			nrelids;		/* relations whose invalidation matters */
 	Oid		   *relids;
+	int			refcount;		/* holders of this version */
 } ConfigCache;
 
+/*
+ * `cache` is the current version.  A version someone still holds stays
+ * alive after a newer one replaces it (config_refresh), and is freed when
+ * its last holder lets go.  Holders nest, so a stack records what each
+ * config_acquire() took.
+ */
+#define MAX_HOLDS 64
+
 static ConfigCache *cache = NULL;
+static bool cache_stale = true;
+static ConfigCache *held[MAX_HOLDS];
+static int	nheld = 0;
 
 static void check_fed_by(Relation rel, Oid root, const char *what, int id);
-static bool cache_stale = true;
-static int	cache_refcount = 0;
+static void config_free(ConfigCache *version);
+static Query *view_query(Oid view);
 
 /* Mark stale when a relation that shapes the cache changes. */
 static void
@@ -85,13 +100,20 @@ config_syscache_callback(Datum arg, int cacheid, uint32 hashvalue)
 	cache_stale = true;
 }
 
-/* References do not survive the transaction that took them. */
+/* Holds do not survive the transaction that took them. */
 static void
 config_xact_callback(XactEvent event, void *arg)
 {
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT ||
-		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PARALLEL_COMMIT)
-		cache_refcount = 0;
+	if (event != XACT_EVENT_ABORT && event != XACT_EVENT_COMMIT &&
+		event != XACT_EVENT_PARALLEL_ABORT && event != XACT_EVENT_PARALLEL_COMMIT)
+		return;
+	while (nheld > 0)
+	{
+		ConfigCache *version = held[--nheld];
+
+		if (--version->refcount == 0 && version != cache)
+			config_free(version);
+	}
 }
 
 void
@@ -330,19 +352,19 @@ load_fit_rules(void)
 	}
 }
 
-/* The first column a view selects, as (attnum of the base table, type). */
+/* The column a lead table's column view selects; NULL if the view is gone. */
 static Var *
 view_first_var(Oid view_relid)
 {
-	Relation	view = relation_open(view_relid, AccessShareLock);
-	Query	   *query = get_view_query(view);
-	TargetEntry *te = list_nth_node(TargetEntry, query->targetList, 0);
-	Var		   *var = IsA(te->expr, Var) ? (Var *) copyObject(te->expr) : NULL;
+	Query	   *query = view_query(view_relid);
+	TargetEntry *te;
 
-	relation_close(view, AccessShareLock);
-	if (var == NULL)
+	if (query == NULL)
+		return NULL;
+	te = list_nth_node(TargetEntry, query->targetList, 0);
+	if (!IsA(te->expr, Var))
 		elog(ERROR, "column view %u of mql_score is malformed", view_relid);
-	return var;
+	return (Var *) te->expr;
 }
 
 /* Each model's lead table. */
@@ -366,9 +388,9 @@ load_lead_tables(void)
 		fit->id = DatumGetInt32(spi_value(t, d, 1, &isnull));
 		fit->relid = DatumGetObjectId(spi_value(t, d, 3, &isnull));
 		fit->columns_view = DatumGetObjectId(spi_value(t, d, 4, &isnull));
-		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(fit->relid)))
+		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(fit->relid)) ||
+			(var = view_first_var(fit->columns_view)) == NULL)
 			continue;
-		var = view_first_var(fit->columns_view);
 		fit->id_column = get_attname(fit->relid, var->varattno, false);
 		fit->id_type = var->vartype;
 		m->fit = fit;
@@ -378,15 +400,43 @@ load_lead_tables(void)
 	}
 }
 
-/* Read lead, time and type columns off a tracking's column view. */
-static void
+/*
+ * The query of a view, read from pg_rewrite without locking the view: a
+ * concurrent untrack() may be dropping it, and the cache must neither wait
+ * for that nor fail on it (it is invalidated when the drop commits).
+ * NULL if the view is gone.
+ */
+static Query *
+view_query(Oid view)
+{
+	HeapTuple	tuple = SearchSysCache2(RULERELNAME, ObjectIdGetDatum(view),
+										CStringGetDatum(ViewSelectRuleName));
+	bool		isnull;
+	Datum		action;
+	List	   *actions;
+
+	if (!HeapTupleIsValid(tuple))
+		return NULL;
+	action = SysCacheGetAttr(RULERELNAME, tuple, Anum_pg_rewrite_ev_action, &isnull);
+	actions = (List *) stringToNode(TextDatumGetCString(action));
+	ReleaseSysCache(tuple);
+	return linitial_node(Query, actions);
+}
+
+/* Read lead, time and type columns off a tracking's column view; false if it is gone. */
+static bool
 load_tracking_columns(TrackingConfig *tc)
 {
-	Relation	view = relation_open(tc->columns_view, AccessShareLock);
-	Query	   *query = get_view_query(view);
-	TargetEntry *lead = list_nth_node(TargetEntry, query->targetList, 0);
-	TargetEntry *at = list_nth_node(TargetEntry, query->targetList, 1);
-	TargetEntry *type = list_nth_node(TargetEntry, query->targetList, 2);
+	Query	   *query = view_query(tc->columns_view);
+	TargetEntry *lead,
+			   *at,
+			   *type;
+
+	if (query == NULL)
+		return false;
+	lead = list_nth_node(TargetEntry, query->targetList, 0);
+	at = list_nth_node(TargetEntry, query->targetList, 1);
+	type = list_nth_node(TargetEntry, query->targetList, 2);
 
 	if (!IsA(lead->expr, Var) || !IsA(at->expr, Var))
 		elog(ERROR, "column view of tracking %d is malformed", tc->id);
@@ -399,7 +449,7 @@ load_tracking_columns(TrackingConfig *tc)
 		tc->event_type = TextDatumGetCString(castNode(Const, type->expr)->constvalue);
 	else
 		elog(ERROR, "column view of tracking %d is malformed", tc->id);
-	relation_close(view, AccessShareLock);
+	return true;
 }
 
 /* Tracked tables, with the relations whose changes must drop the cache. */
@@ -421,9 +471,9 @@ load_trackings(void)
 		tc->model = find_model(spi_text(t, d, 2));
 		tc->relid = DatumGetObjectId(spi_value(t, d, 3, &isnull));
 		tc->columns_view = DatumGetObjectId(spi_value(t, d, 4, &isnull));
-		if (tc->model == NULL || !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(tc->relid)))
+		if (tc->model == NULL || !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(tc->relid)) ||
+			!load_tracking_columns(tc))
 			continue;
-		load_tracking_columns(tc);
 		kind = lead_kind_of_type(tc->lead_type);
 		if (tc->model->lead_kind == LEAD_KIND_NONE)
 			tc->model->lead_kind = kind;
@@ -434,13 +484,14 @@ load_trackings(void)
 	}
 }
 
-/* Build a fresh cache from the configuration tables. */
+/* Build a fresh version from the configuration tables and make it current. */
 static void
 config_build(void)
 {
 	MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext, "mql_score config",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ConfigCache *previous = cache;
 	ConfigCache *fresh = palloc0(sizeof(ConfigCache));
 
 	fresh->cxt = cxt;
@@ -448,6 +499,12 @@ config_build(void)
 	cache = fresh;
 	cache_stale = false;
 
+	/*
+	 * Read the latest committed configuration, not the transaction's
+	 * snapshot: a REPEATABLE READ transaction must not pin old rules into a
+	 * cache its session keeps.
+	 */
+	PushActiveSnapshot(GetLatestSnapshot());
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -464,48 +521,70 @@ config_build(void)
 	}
 	PG_CATCH();
 	{
-		cache = NULL;
+		cache = previous;
 		cache_stale = true;
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(cxt);
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	PopActiveSnapshot();
 	MemoryContextSwitchTo(old);
+	if (previous != NULL && previous->refcount == 0)
+		config_free(previous);
+}
+
+/* Free a version nobody holds any more (and its cached plans). */
+static void
+config_free(ConfigCache *version)
+{
+	ListCell   *lc;
+
+	Assert(version->refcount == 0);
+	foreach(lc, version->trackings)
+	{
+		TrackingConfig *tc = lfirst(lc);
+
+		if (tc->rows_of_lead)
+			SPI_freeplan(tc->rows_of_lead);
+	}
+	for (int i = 0; i < version->nmodels; i++)
+		if (version->models[i]->fit && version->models[i]->fit->row_of_lead)
+			SPI_freeplan(version->models[i]->fit->row_of_lead);
+	MemoryContextDelete(version->cxt);
 }
 
 void
 config_acquire(void)
 {
-	if (cache_refcount == 0 && (cache == NULL || cache_stale))
-	{
-		if (cache != NULL)
-		{
-			ListCell   *lc;
-
-			foreach(lc, cache->trackings)
-			{
-				TrackingConfig *tc = lfirst(lc);
-
-				if (tc->rows_of_lead)
-					SPI_freeplan(tc->rows_of_lead);
-			}
-			for (int i = 0; i < cache->nmodels; i++)
-				if (cache->models[i]->fit && cache->models[i]->fit->row_of_lead)
-					SPI_freeplan(cache->models[i]->fit->row_of_lead);
-			MemoryContextDelete(cache->cxt);
-			cache = NULL;
-		}
+	if (nheld >= MAX_HOLDS)
+		elog(ERROR, "mql_score configuration held too deeply");
+	if (cache == NULL || cache_stale)
 		config_build();
-	}
-	cache_refcount++;
+	cache->refcount++;
+	held[nheld++] = cache;
 }
 
 void
 config_release(void)
 {
-	if (cache_refcount > 0)
-		cache_refcount--;
+	ConfigCache *version;
+
+	if (nheld == 0)
+		return;
+	version = held[--nheld];
+	if (--version->refcount == 0 && version != cache)
+		config_free(version);
+}
+
+ModelConfig *
+config_refresh(ModelConfig *model)
+{
+	AcceptInvalidationMessages();
+	if (!cache_stale)
+		return model;
+	config_build();
+	return config_model(model->name, true);
 }
 
 const ExtensionObjects *

@@ -158,9 +158,17 @@ typedef struct ExtensionObjects
 	Oid			tracked;
 } ExtensionObjects;
 
-/* Take and drop a reference to the current cache (rebuilt if stale). */
+/* Take and drop a hold on the current cache version (rebuilt if stale). */
 extern void config_acquire(void);
 extern void config_release(void);
+
+/*
+ * After waiting on a lock, the configuration may have changed: process
+ * invalidations and, if the cache went stale, build a current version
+ * (the held one stays valid for its holders).  Returns `model` as the
+ * current version knows it, NULL if it no longer exists.
+ */
+extern ModelConfig *config_refresh(ModelConfig *model);
 
 extern const ExtensionObjects *config_objects(void);
 extern ModelConfig *config_model(const char *name, bool missing_ok);

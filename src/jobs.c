@@ -15,6 +15,7 @@
 
 PG_FUNCTION_INFO_V1(mql_leads_of);
 PG_FUNCTION_INFO_V1(mql_recompute_leads);
+PG_FUNCTION_INFO_V1(mql_rescore_batch);
 
 List *
 leads_of_relation(Oid relid, const char *lead_column)
@@ -137,4 +138,53 @@ mql_recompute_leads(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	PG_RETURN_INT64(result);
+}
+
+/*
+ * _rescore_batch(model, leads text[], wait) → the leads recomputed.  Leads
+ * other transactions hold are skipped unless `wait` (rescore() retries them,
+ * waiting for one lead at a time, which cannot deadlock).
+ */
+Datum
+mql_rescore_batch(PG_FUNCTION_ARGS)
+{
+	char	   *model_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ArrayType  *array = PG_GETARG_ARRAYTYPE_P(1);
+	bool		wait = PG_GETARG_BOOL(2);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *done = NIL;
+	Datum	   *result;
+	int			nresult = 0;
+	ListCell   *lc;
+	OwnerContext owner;
+
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	become_owner(&owner);
+	config_acquire();
+	PG_TRY();
+	{
+		ScoreBatch *batch = batch_begin(config_model(model_name, false), "rescore", n);
+
+		if (!wait)
+			batch_skip_busy(batch);
+		for (int i = 0; i < n; i++)
+			if (!nulls[i])
+				batch_recompute(batch, TextDatumGetCString(elems[i]));
+		batch_apply(batch);
+		foreach(lc, batch_done(batch))
+			done = lappend(done, pstrdup(lfirst(lc)));
+		batch_end(batch);
+	}
+	PG_FINALLY();
+	{
+		config_release();
+		restore_user(&owner);
+	}
+	PG_END_TRY();
+	result = palloc(sizeof(Datum) * Max(1, list_length(done)));
+	foreach(lc, done)
+		result[nresult++] = CStringGetTextDatum(lfirst(lc));
+	PG_RETURN_ARRAYTYPE_P(construct_array(result, nresult, TEXTOID, -1, false, TYPALIGN_INT));
 }

@@ -327,6 +327,8 @@ act_on_leads(ModelConfig *model, ArrayType *array, LeadAction action)
 
 	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
 	batch = batch_begin(model, NULL, n);
+	/* a lead its own writer holds is re-staged by that writer's trigger */
+	batch_skip_busy(batch);
 	for (int i = 0; i < n; i++)
 		if (!nulls[i])
 			batch_act(batch, TextDatumGetCString(elems[i]), action, -1, NULL);

@@ -228,8 +228,9 @@ store_probe(StateStore *store, const char *model, const char *lead)
 	return found;
 }
 
-bool
-store_lock_lead(StateStore *store, const char *model, const char *lead, LeadState *state)
+LockResult
+store_lock_lead(StateStore *store, const char *model, const char *lead, LeadState *state,
+				bool skip_busy)
 {
 	for (;;)
 	{
@@ -238,7 +239,7 @@ store_lock_lead(StateStore *store, const char *model, const char *lead, LeadStat
 		TM_Result	result;
 
 		if (!store_probe(store, model, lead))
-			return false;
+			return LOCK_ABSENT;
 		ExecMaterializeSlot(store->found);
 
 		/* a transaction is inserting, updating or deleting it: wait */
@@ -246,6 +247,8 @@ store_lock_lead(StateStore *store, const char *model, const char *lead, LeadStat
 			store->dirty_snapshot.xmin : store->dirty_snapshot.xmax;
 		if (TransactionIdIsValid(xwait))
 		{
+			if (skip_busy)
+				return LOCK_BUSY;
 			XactLockTableWait(xwait, store->lead_state.rel, &store->found->tts_tid, XLTW_Lock);
 			continue;
 		}
@@ -254,13 +257,15 @@ store_lock_lead(StateStore *store, const char *model, const char *lead, LeadStat
 		result = table_tuple_lock(store->lead_state.rel, &store->found->tts_tid,
 								  GetLatestSnapshot(), store->found,
 								  GetCurrentCommandId(false), LockTupleNoKeyExclusive,
-								  LockWaitBlock, 0, &tmfd);
+								  skip_busy ? LockWaitSkip : LockWaitBlock, 0, &tmfd);
 		PopActiveSnapshot();
 		switch (result)
 		{
 			case TM_Ok:
 				store_decode(store->found, state);
-				return true;
+				return LOCK_FOUND;
+			case TM_WouldBlock:
+				return LOCK_BUSY;
 			case TM_Updated:
 			case TM_Deleted:
 				continue;		/* changed under us: look again */

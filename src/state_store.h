@@ -37,8 +37,20 @@ typedef struct StateStore StateStore;
 extern StateStore *store_open(void);
 extern void store_close(StateStore *store);
 
-/* Find and lock a lead's row (waiting for concurrent writers); false if absent. */
-extern bool store_lock_lead(StateStore *store, const char *model, const char *lead, LeadState *state);
+typedef enum LockResult
+{
+	LOCK_FOUND,					/* locked; `state` holds the row */
+	LOCK_ABSENT,				/* no such row */
+	LOCK_BUSY					/* another transaction holds it (skip_busy only) */
+} LockResult;
+
+/*
+ * Find and lock a lead's row.  Waits for concurrent writers, unless
+ * `skip_busy`: then a row another transaction writes or locks is reported
+ * busy at once (maintenance jobs never wait while holding other leads).
+ */
+extern LockResult store_lock_lead(StateStore *store, const char *model, const char *lead,
+								  LeadState *state, bool skip_busy);
 
 /* Whether any version of the row exists, committed or not; never waits. */
 extern bool store_lead_exists(StateStore *store, const char *model, const char *lead);
