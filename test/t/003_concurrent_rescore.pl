@@ -85,16 +85,27 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM mql_score.rescore_runs WHE
 	$runs, 'every rescore run finished and is logged');
 is($node->safe_psql('postgres', "SELECT count(*) FROM mql_score.rescore_queue"), '0', 'the queue is empty');
 
-# two rescores never overlap: the second one sees the first and does nothing
+# two rescores never overlap: hold the first queued lead in another
+# session so the first rescore waits on it, then start a second one
+my ($in, $hold_out) = ('', '');
+my $holder = IPC::Run::start(
+	[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres' ],
+	'<', \$in, '>', \$hold_out, '2>', \$hold_out);
+$in .= "BEGIN; SELECT lead FROM mql_score.lead_state WHERE model = 'm' AND lead = '1' FOR UPDATE;\n";
+$holder->pump until $hold_out =~ /\b1\b/;
 my $first = IPC::Run::start(
 	[ 'psql', '-X', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-c',
 	  "CALL mql_score.rescore('m', batch_size => 1)" ], '>', \my $o1, '2>', \my $e1);
-$node->poll_query_until('postgres', "SELECT count(*) > 0 FROM mql_score.rescore_runs WHERE status = 'running'", 't');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted", 't'),
+	'the first rescore waits for the lead an application holds');
 my ($ret, $stdout, $stderr) = $node->psql('postgres', "CALL mql_score.rescore('m')");
 like($stderr, qr/another rescore is running/, 'a concurrent rescore is refused with a notice');
+$in .= "COMMIT;\n";
+$holder->finish;
 $first->finish;
 is($node->safe_psql('postgres', "SELECT count(*) FROM mql_score.rescore_runs WHERE status = 'running'"),
-	'0', 'and the first one finishes');
+	'0', 'and the first one finishes once the lead is released');
 
 $node->stop;
 done_testing();
