@@ -168,6 +168,27 @@ CALL run_maintenance();
 SELECT model FROM model_status WHERE rescored_at IS NULL OR config_changed_at > rescored_at ORDER BY 1;
 SELECT engagement FROM lead_state WHERE model = 'life' AND lead = '1';
 
+-- a hostile search_path (operators named like pg_catalog's, ahead of it)
+-- changes nothing in the jobs, which commit and so cannot pin it
+CREATE SCHEMA hostile;
+CREATE FUNCTION hostile.always(text, text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE FUNCTION hostile.never(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+CREATE OPERATOR hostile.= (LEFTARG = text, RIGHTARG = text, FUNCTION = hostile.always);
+CREATE OPERATOR hostile.= (LEFTARG = int, RIGHTARG = int, FUNCTION = hostile.never);
+UPDATE rules SET points = 5 WHERE id = 301;
+SET search_path = hostile, pg_catalog, public, mql_score;
+SELECT 'a' = 'b' AS hostile_text_eq, 1 = 1 AS hostile_int_eq;
+CALL mql_score.rescore('life');
+CALL mql_score.refresh_stages();
+CALL mql_score.run_maintenance();
+RESET search_path;
+SET search_path = public, mql_score;
+DROP SCHEMA hostile CASCADE;
+SELECT count(*) AS leads_compared,
+       count(*) FILTER (WHERE abs(s.engagement - coalesce(r.engagement, 0)) > 1e-9 OR s.events <> r.events) AS mismatches
+FROM lead_state s JOIN reference r USING (lead) WHERE s.model = 'life';
+SELECT status, count(*) FROM rescore_runs GROUP BY 1 ORDER BY 1;
+
 SELECT untrack('activity', 'life') >= 0, untrack('activity', 'fade') >= 0, untrack_leads('life') >= 0;
 SELECT count(*) FILTER (WHERE fit <> 0) AS fits_left FROM lead_state WHERE model = 'life';
 DROP VIEW reference;

@@ -164,10 +164,10 @@ CREATE TABLE @extschema@.rescore_runs (
 	events bigint NOT NULL DEFAULT 0,
 	queued bigint NOT NULL DEFAULT 0,
 	duration interval GENERATED ALWAYS AS (finished_at - started_at) STORED,
-	status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'finished', 'resumed'))
+	status text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'finished', 'interrupted'))
 );
 COMMENT ON TABLE @extschema@.rescore_runs IS
-'the run log of rescore(): started, finished, leads and events recomputed, duration; status running means in progress or interrupted (the next run resumes it)';
+'the run log of rescore(): started, finished, leads and events recomputed, duration; status running (in progress), finished, or interrupted (cancelled or crashed: the next run resumes its queue)';
 
 -- Leads still to rescore in the current (or an interrupted) run.
 CREATE TABLE @extschema@.rescore_queue (
@@ -177,7 +177,6 @@ CREATE TABLE @extschema@.rescore_queue (
 );
 COMMENT ON TABLE @extschema@.rescore_queue IS 'leads a running or interrupted rescore() has yet to recompute';
 
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.model_status', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rescore_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.rescore_runs_id_seq', '');
 
@@ -233,120 +232,192 @@ BEGIN
 	RETURN QUERY SELECT unnest(@extschema@._lead_table_keys(model));
 END $$;
 
--- Procedures COMMIT between batches, so they cannot pin search_path with
--- SET: every name below is schema-qualified instead.
+-- The procedures below COMMIT between batches, so they cannot pin
+-- search_path with SET.  They therefore do nothing but call these helper
+-- functions (which do pin it) and COMMIT: no operator or unqualified name
+-- in their bodies that a hostile search_path could redirect.
+
+CREATE FUNCTION @extschema@._check_batch_size(batch_size int) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF batch_size IS NULL OR batch_size < 1 THEN
+		RAISE EXCEPTION 'batch_size must be a positive number of leads, got %', batch_size
+			USING ERRCODE = '22023';
+	END IF;
+END $$;
+
+-- The named model (42704 if unknown), or every model.
+CREATE FUNCTION @extschema@._models_named(model text) RETURNS SETOF text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF model IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.models m WHERE m.name = model) THEN
+		RAISE EXCEPTION 'model "%" does not exist', model
+			USING ERRCODE = '42704', HINT = 'Models are rows of mql_score.models.';
+	END IF;
+	RETURN QUERY SELECT m.name FROM @extschema@.models m
+	             WHERE _models_named.model IS NULL OR m.name = _models_named.model ORDER BY m.name;
+END $$;
+
+-- One rescore at a time, across the batches' commits (a session lock).
+CREATE FUNCTION @extschema@._rescore_lock(acquire boolean) RETURNS boolean
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+	SELECT CASE WHEN acquire THEN pg_try_advisory_lock(hashtext('mql_score.rescore'))
+	            ELSE pg_advisory_unlock(hashtext('mql_score.rescore')) END
+$$;
+
+-- Start a run: resume the queue an interrupted run left, or queue every
+-- candidate lead.  Returns the run's id.
+CREATE FUNCTION @extschema@._rescore_begin(model text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	interrupted bigint;
+	run bigint;
+	queued bigint;
+BEGIN
+	-- we hold the rescore lock: a run still marked running was interrupted
+	WITH marked AS (
+		UPDATE @extschema@.rescore_runs r SET status = 'interrupted'
+		WHERE r.model = _rescore_begin.model AND r.status = 'running'
+		RETURNING r.id)
+	SELECT max(id) INTO interrupted FROM marked;
+	IF interrupted IS NOT NULL AND EXISTS (SELECT 1 FROM @extschema@.rescore_queue q WHERE q.model = _rescore_begin.model) THEN
+		RAISE NOTICE 'mql_score.rescore: model "%": resuming interrupted run %', model, interrupted;
+	ELSE
+		DELETE FROM @extschema@.rescore_queue q WHERE q.model = _rescore_begin.model;
+		INSERT INTO @extschema@.rescore_queue (model, lead)
+		SELECT DISTINCT _rescore_begin.model, c FROM @extschema@._rescore_candidates(model) c;
+	END IF;
+	SELECT count(*) INTO queued FROM @extschema@.rescore_queue q WHERE q.model = _rescore_begin.model;
+	INSERT INTO @extschema@.rescore_runs (model, queued) VALUES (model, queued) RETURNING id INTO run;
+	RETURN run;
+END $$;
+
+-- Recompute the next batch of queued leads.  Leads that applications are
+-- writing right now are skipped, so the job never waits while holding
+-- others (it cannot take part in a deadlock); when every lead of the batch
+-- is held, it waits for the first one alone.  False when the queue is empty.
+CREATE FUNCTION @extschema@._rescore_step(model text, run bigint, batch_size int) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	batch text[];
+	handled text[];
+	r @extschema@.rescore_runs;
+BEGIN
+	SELECT array_agg(q.lead ORDER BY q.lead) INTO batch
+	FROM (SELECT q.lead FROM @extschema@.rescore_queue q WHERE q.model = _rescore_step.model
+	      ORDER BY q.lead LIMIT batch_size) q;
+	IF batch IS NULL THEN
+		RETURN false;
+	END IF;
+	handled := @extschema@._rescore_batch(model, batch, false);
+	IF cardinality(handled) = 0 THEN
+		handled := @extschema@._rescore_batch(model, batch[1:1], true);
+	END IF;
+	DELETE FROM @extschema@.rescore_queue q WHERE q.model = _rescore_step.model AND q.lead = ANY (handled);
+	UPDATE @extschema@.rescore_runs u
+	SET leads = u.leads + cardinality(handled),
+	    events = u.events + (SELECT COALESCE(sum(s.events), 0) FROM @extschema@.lead_state s
+	                         WHERE s.model = _rescore_step.model AND s.lead = ANY (handled))
+	WHERE u.id = run RETURNING * INTO r;
+	RAISE NOTICE 'mql_score.rescore: model "%": % of % leads', model, r.leads, r.queued;
+	RETURN true;
+END $$;
+
+CREATE FUNCTION @extschema@._rescore_end(model text, run bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	started timestamptz;
+BEGIN
+	UPDATE @extschema@.rescore_runs r SET finished_at = clock_timestamp(), status = 'finished'
+	WHERE r.id = run RETURNING r.started_at INTO started;
+	INSERT INTO @extschema@.model_status AS s (model, config_changed_at, rescored_at)
+	VALUES (model, started, started)
+	ON CONFLICT ON CONSTRAINT model_status_pkey DO UPDATE SET rescored_at = started;
+END $$;
+
 CREATE PROCEDURE @extschema@.rescore(model text DEFAULT NULL, batch_size int DEFAULT 1000)
 LANGUAGE plpgsql AS $$
 DECLARE
 	m text;
 	run bigint;
-	batch text[];
-	handled text[];
-	done bigint;
-	total bigint;
-	changed timestamptz;
-	started timestamptz;
 BEGIN
-	IF batch_size IS NULL OR batch_size < 1 THEN
-		RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = '22023';
-	END IF;
-	IF model IS NOT NULL AND NOT EXISTS (SELECT 1 FROM @extschema@.models mo WHERE mo.name = rescore.model) THEN
-		RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = '42704';
-	END IF;
-	-- one rescore at a time (held across the batches' commits)
-	IF NOT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtext('mql_score.rescore')) THEN
+	PERFORM @extschema@._check_batch_size(batch_size);
+	PERFORM @extschema@._models_named(model);
+	IF NOT @extschema@._rescore_lock(true) THEN
 		RAISE NOTICE 'mql_score.rescore: another rescore is running; nothing done';
 		RETURN;
 	END IF;
-	FOR m IN SELECT mo.name FROM @extschema@.models mo
-	         WHERE rescore.model IS NULL OR mo.name = rescore.model ORDER BY mo.name LOOP
-		started := pg_catalog.clock_timestamp();
-		SELECT s.config_changed_at INTO changed FROM @extschema@.model_status s WHERE s.model = m;
-		-- resume an interrupted run, or queue every candidate lead
-		SELECT r.id INTO run FROM @extschema@.rescore_runs r
-		WHERE r.model = m AND r.status = 'running' ORDER BY r.id DESC LIMIT 1;
-		IF run IS NOT NULL AND EXISTS (SELECT 1 FROM @extschema@.rescore_queue q WHERE q.model = m) THEN
-			UPDATE @extschema@.rescore_runs r SET status = 'resumed' WHERE r.id = run;
-			RAISE NOTICE 'mql_score.rescore: model "%": resuming run %', m, run;
-		ELSE
-			UPDATE @extschema@.rescore_runs r SET status = 'resumed' WHERE r.model = m AND r.status = 'running';
-			INSERT INTO @extschema@.rescore_queue (model, lead)
-			SELECT DISTINCT m, c FROM @extschema@._rescore_candidates(m) c ON CONFLICT DO NOTHING;
-		END IF;
-		SELECT pg_catalog.count(*) INTO total FROM @extschema@.rescore_queue q WHERE q.model = m;
-		INSERT INTO @extschema@.rescore_runs (model, queued) VALUES (m, total) RETURNING id INTO run;
+	FOR m IN SELECT @extschema@._models_named(model) LOOP
+		run := @extschema@._rescore_begin(m);
 		COMMIT;
-		done := 0;
-		LOOP
-			SELECT pg_catalog.array_agg(q.lead ORDER BY q.lead) INTO batch
-			FROM (SELECT q.lead FROM @extschema@.rescore_queue q WHERE q.model = m
-			      ORDER BY q.lead LIMIT batch_size) q;
-			EXIT WHEN batch IS NULL;
-			-- leads that applications are writing right now are skipped, so the
-			-- job never waits while holding others (no deadlock is possible);
-			-- when all are held, wait for the first one alone
-			handled := @extschema@._rescore_batch(m, batch, false);
-			IF pg_catalog.cardinality(handled) = 0 THEN
-				handled := @extschema@._rescore_batch(m, batch[1:1], true);
-			END IF;
-			DELETE FROM @extschema@.rescore_queue q WHERE q.model = m AND q.lead = ANY (handled);
-			done := done + pg_catalog.cardinality(handled);
-			UPDATE @extschema@.rescore_runs r
-			SET leads = r.leads + pg_catalog.cardinality(handled),
-			    events = (SELECT COALESCE(pg_catalog.sum(s.events), 0) FROM @extschema@.lead_state s
-			              WHERE s.model = m AND s.lead = ANY (handled)) + r.events
-			WHERE r.id = run;
+		WHILE @extschema@._rescore_step(m, run, batch_size) LOOP
 			COMMIT;
-			RAISE NOTICE 'mql_score.rescore: model "%": % of % leads', m, done, total;
 		END LOOP;
-		UPDATE @extschema@.rescore_runs r SET finished_at = pg_catalog.clock_timestamp(), status = 'finished'
-		WHERE r.id = run;
-		INSERT INTO @extschema@.model_status AS s (model, config_changed_at, rescored_at)
-		VALUES (m, COALESCE(changed, started), started)
-		ON CONFLICT ON CONSTRAINT model_status_pkey DO UPDATE SET rescored_at = started;
+		PERFORM @extschema@._rescore_end(m, run);
 		COMMIT;
 	END LOOP;
-	PERFORM pg_catalog.pg_advisory_unlock(pg_catalog.hashtext('mql_score.rescore'));
+	PERFORM @extschema@._rescore_lock(false);
 END $$;
 COMMENT ON PROCEDURE @extschema@.rescore(text, int) IS
 'recompute every lead of a model (or of all models) from its activity rows and lead row, in batches with COMMIT between them; resumable, one run at a time; logged in rescore_runs';
+
+-- Models whose scores decay (only they have stages that time moves).
+CREATE FUNCTION @extschema@._decaying_models(model text) RETURNS SETOF text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT n FROM @extschema@._models_named(model) n
+	WHERE (SELECT m.half_life FROM @extschema@.models m WHERE m.name = n) IS NOT NULL
+$$;
+
+-- Refresh the next batch of due leads, walking the (model, due_at, lead)
+-- index forward from (last_due, last_lead) so each lead is seen once.
+CREATE FUNCTION @extschema@._refresh_step(model text, cutoff timestamptz, batch_size int,
+	INOUT last_due timestamptz, INOUT last_lead text, OUT more boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	batch text[];
+BEGIN
+	SELECT array_agg(d.lead ORDER BY d.due_at, d.lead), max(d.due_at) INTO batch, last_due
+	FROM (SELECT s.lead, s.due_at FROM @extschema@.lead_state s
+	      WHERE s.model = _refresh_step.model AND s.due_at <= cutoff
+	        AND (s.due_at, s.lead) > (_refresh_step.last_due, _refresh_step.last_lead)
+	      ORDER BY s.due_at, s.lead LIMIT batch_size) d;
+	more := batch IS NOT NULL;
+	IF more THEN
+		last_lead := batch[cardinality(batch)];
+		PERFORM @extschema@._refresh_leads(model, batch);
+	END IF;
+END $$;
 
 CREATE PROCEDURE @extschema@.refresh_stages(model text DEFAULT NULL, batch_size int DEFAULT 1000)
 LANGUAGE plpgsql AS $$
 DECLARE
 	m text;
-	batch text[];
 	last_due timestamptz;
 	last_lead text;
-	moved bigint;
+	more boolean;
 	cutoff timestamptz := pg_catalog.now();
 BEGIN
-	IF batch_size IS NULL OR batch_size < 1 THEN
-		RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = '22023';
-	END IF;
-	FOR m IN SELECT mo.name FROM @extschema@.models mo
-	         WHERE (refresh_stages.model IS NULL OR mo.name = refresh_stages.model) AND mo.half_life IS NOT NULL
-	         ORDER BY mo.name LOOP
+	PERFORM @extschema@._check_batch_size(batch_size);
+	FOR m IN SELECT @extschema@._decaying_models(model) LOOP
 		last_due := '-infinity';
 		last_lead := '';
-		LOOP
-			-- only leads whose decay-driven move is due: a range of the
-			-- (model, due_at, lead) index, walked forward so each lead is seen once
-			SELECT pg_catalog.array_agg(d.lead), pg_catalog.max(d.due_at) INTO batch, last_due
-			FROM (SELECT s.lead, s.due_at FROM @extschema@.lead_state s
-			      WHERE s.model = m AND s.due_at <= cutoff AND (s.due_at, s.lead) > (last_due, last_lead)
-			      ORDER BY s.due_at, s.lead LIMIT batch_size) d;
-			EXIT WHEN batch IS NULL;
-			SELECT pg_catalog.max(s.lead) INTO last_lead FROM @extschema@.lead_state s
-			WHERE s.model = m AND s.lead = ANY (batch) AND s.due_at = last_due;
-			last_lead := COALESCE(last_lead, '');
-			moved := @extschema@._refresh_leads(m, batch);
+		more := true;
+		WHILE more LOOP
+			SELECT s.last_due, s.last_lead, s.more INTO last_due, last_lead, more
+			FROM @extschema@._refresh_step(m, cutoff, batch_size, last_due, last_lead) s;
 			COMMIT;
 		END LOOP;
 	END LOOP;
 END $$;
 COMMENT ON PROCEDURE @extschema@.refresh_stages(text, int) IS
 'move leads whose decaying score crossed a stage threshold by time alone (cause decay); reads only the leads that are due';
+
+-- Models whose configuration changed since their last rescore.
+CREATE FUNCTION @extschema@._models_to_rescore() RETURNS SETOF text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT s.model FROM @extschema@.model_status s
+	WHERE s.rescored_at IS NULL OR s.config_changed_at > s.rescored_at ORDER BY s.model
+$$;
 
 CREATE PROCEDURE @extschema@.run_maintenance()
 LANGUAGE plpgsql AS $$
@@ -357,9 +428,7 @@ BEGIN
 		RAISE NOTICE 'mql_score.run_maintenance: this is a standby; nothing to do';
 		RETURN;
 	END IF;
-	-- models whose configuration changed since their last rescore
-	FOR m IN SELECT s.model FROM @extschema@.model_status s
-	         WHERE s.rescored_at IS NULL OR s.config_changed_at > s.rescored_at ORDER BY s.model LOOP
+	FOR m IN SELECT @extschema@._models_to_rescore() LOOP
 		CALL @extschema@.rescore(m);
 	END LOOP;
 	CALL @extschema@.refresh_stages();
@@ -457,6 +526,15 @@ COMMENT ON FUNCTION @extschema@._on_leads_change() IS 'trigger attached by track
 COMMENT ON FUNCTION @extschema@._check_lead_table(regclass, name, text) IS 'validates a track_leads() call';
 COMMENT ON FUNCTION @extschema@._refit(text) IS 'recomputes the fit of every lead of a model';
 COMMENT ON FUNCTION @extschema@._config_touched() IS 'trigger: notes that a model''s configuration changed (run_maintenance rescores it)';
+COMMENT ON FUNCTION @extschema@._check_batch_size(int) IS 'validates a job''s batch_size';
+COMMENT ON FUNCTION @extschema@._models_named(text) IS 'the named model (checked) or every model';
+COMMENT ON FUNCTION @extschema@._rescore_lock(boolean) IS 'takes or releases the lock that keeps rescore runs from overlapping';
+COMMENT ON FUNCTION @extschema@._rescore_begin(text) IS 'starts (or resumes) a rescore run of a model';
+COMMENT ON FUNCTION @extschema@._rescore_step(text, bigint, int) IS 'recomputes the next batch of a rescore run';
+COMMENT ON FUNCTION @extschema@._rescore_end(text, bigint) IS 'finishes a rescore run';
+COMMENT ON FUNCTION @extschema@._decaying_models(text) IS 'models whose scores decay';
+COMMENT ON FUNCTION @extschema@._refresh_step(text, timestamptz, int, timestamptz, text) IS 'refreshes the next batch of due leads';
+COMMENT ON FUNCTION @extschema@._models_to_rescore() IS 'models whose configuration changed since their last rescore';
 COMMENT ON FUNCTION @extschema@._rescore_batch(text, text[], boolean) IS 'recomputes a batch of leads for rescore(), skipping leads other transactions hold';
 COMMENT ON FUNCTION @extschema@._refresh_leads(text, text[]) IS 're-evaluates the stage of leads whose decay-driven move is due';
 COMMENT ON FUNCTION @extschema@._rescore_candidates(text) IS 'every lead a rescore of a model must visit';
@@ -481,5 +559,14 @@ REVOKE EXECUTE ON FUNCTION @extschema@._refit(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._config_touched() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._refresh_leads(text, text[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._rescore_batch(text, text[], boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._check_batch_size(int) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._models_named(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._rescore_lock(boolean) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._rescore_begin(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._rescore_step(text, bigint, int) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._rescore_end(text, bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._decaying_models(text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._refresh_step(text, timestamptz, int, timestamptz, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._models_to_rescore() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._rescore_candidates(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._lead_table_keys(text) FROM PUBLIC;

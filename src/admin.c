@@ -153,7 +153,7 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 		Oid			types[2] = {TEXTOID, TEXTOID};
 		Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(promote_to)};
 
-		SPI_execute_with_args("SELECT 1 FROM mql_score.stages WHERE model = $1 AND name = $2",
+		SPI_execute_with_args("SELECT 1 FROM mql_score.stages WHERE model OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
 							  2, types, values, NULL, true, 1);
 		if (SPI_processed == 0)
 			ereport(ERROR,
@@ -172,7 +172,7 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 		/* every table the model tracks that can hold events of this type */
 		SPI_execute_with_args("SELECT t.activity FROM mql_score.tracked t, "
 							  "mql_score._tracking_columns(t.id) c "
-							  "WHERE t.model = $1 AND (c.event_type IS NULL OR c.event_type = $2) "
+							  "WHERE t.model OPERATOR(pg_catalog.=) $1 AND (c.event_type IS NULL OR c.event_type OPERATOR(pg_catalog.=) $2) "
 							  "ORDER BY t.id",
 							  2, types, values, NULL, true, 0);
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -448,7 +448,7 @@ mql_validate_fit_rule(PG_FUNCTION_ARGS)
 		Oid			types[1] = {TEXTOID};
 		Datum		values[1] = {CStringGetTextDatum(model)};
 
-		SPI_execute_with_args("SELECT leads FROM mql_score.tracked_leads WHERE model = $1",
+		SPI_execute_with_args("SELECT leads FROM mql_score.tracked_leads WHERE model OPERATOR(pg_catalog.=) $1",
 							  1, types, values, NULL, true, 1);
 		if (SPI_processed > 0)
 		{

@@ -641,10 +641,9 @@ recycle_target(const ModelConfig *model, double score)
 
 /* Carry out a lead's action once its scores are up to date. */
 static void
-apply_action(ScoreBatch *batch, LeadDelta *d, LeadState *state, TimestampTz eval_at,
-			 int promote_idx, int64 promote_rule)
+apply_action(ScoreBatch *batch, ModelConfig *model, LeadDelta *d, LeadState *state,
+			 TimestampTz eval_at, int promote_idx, int64 promote_rule)
 {
-	ModelConfig *model = batch->model;
 	double		score = lead_score_at(model, state, batch->now);
 	int			current = stage_index(model, state->stage);
 
@@ -690,13 +689,37 @@ static StoreVerdict
 apply_lead(ScoreBatch *batch, LeadDelta *d, LeadState *state, bool existed)
 {
 	ModelConfig *model = batch->model;
-	int			promote_idx = d->promote_idx;
+	int			promote_idx;
 	int64		promote_rule = d->promote_rule;
 	TimestampTz eval_at = d->has_new ? Max(batch->now, d->max_new) : batch->now;
 
 	if (!existed && !worth_creating(d))
 		return STORE_NOTHING;
 	d->stage_before = state->stage ? MemoryContextStrdup(batch->cxt, state->stage) : NULL;
+
+	/*
+	 * The configuration changed since this statement's rows were folded
+	 * (e.g. while we waited for the lead's lock): the fold used the old
+	 * rules, so recompute the lead under the current ones.
+	 */
+	{
+		ModelConfig *current = config_refresh(model);
+
+		if (current == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("model \"%s\" was removed concurrently", model->name),
+					 errhint("Retry the transaction.")));
+		if (current != model)
+		{
+			/* stage indexes are per version: carry the promotion by name */
+			if (d->promote_idx >= 0)
+				d->promote_idx = stage_index(current, model->stages[d->promote_idx].name);
+			d->recompute = true;
+			model = current;
+		}
+	}
+	promote_idx = d->promote_idx;
 
 	/* apply_increment changes nothing when it gives up */
 	if (d->recompute || !apply_increment(d, state, model, &promote_idx, &promote_rule))
@@ -709,7 +732,7 @@ apply_lead(ScoreBatch *batch, LeadDelta *d, LeadState *state, bool existed)
 	}
 	if (d->has_fit)
 		state->fit = d->fit;
-	apply_action(batch, d, state, eval_at, promote_idx, promote_rule);
+	apply_action(batch, model, d, state, eval_at, promote_idx, promote_rule);
 
 	d->stored = d->action != ACTION_MERGE_FROM;
 	d->stage_after = state->stage ? MemoryContextStrdup(batch->cxt, state->stage) : NULL;

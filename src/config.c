@@ -55,6 +55,7 @@ typedef struct ConfigCache
 	int			nrelids;		/* relations whose invalidation matters */
 	Oid		   *relids;
 	int			refcount;		/* holders of this version */
+	uint64		generation;		/* builds so far in this backend */
 } ConfigCache;
 
 /*
@@ -67,6 +68,7 @@ typedef struct ConfigCache
 
 static ConfigCache *cache = NULL;
 static bool cache_stale = true;
+static uint64 generations = 0;
 static ConfigCache *held[MAX_HOLDS];
 static int	nheld = 0;
 
@@ -227,7 +229,7 @@ find_model(const char *name)
 static void
 load_models(void)
 {
-	spi_run("SELECT name, half_life, demote, notify, on_error = 'skip' "
+	spi_run("SELECT name, half_life, demote, notify, on_error OPERATOR(pg_catalog.=) 'skip' "
 				"FROM mql_score.models ORDER BY name");
 	cache->nmodels = SPI_processed;
 	cache->models = palloc0(sizeof(ModelConfig *) * Max(1, SPI_processed));
@@ -239,6 +241,7 @@ load_models(void)
 		bool		isnull;
 		Datum		hl;
 
+		m->generation = cache->generation;
 		m->name = spi_text(t, d, 1);
 		hl = spi_value(t, d, 2, &isnull);
 		m->half_life = isnull ? 0 : interval_to_usecs(DatumGetIntervalP(hl));
@@ -495,6 +498,7 @@ config_build(void)
 	ConfigCache *fresh = palloc0(sizeof(ConfigCache));
 
 	fresh->cxt = cxt;
+	fresh->generation = ++generations;
 	load_objects(&fresh->objects);
 	cache = fresh;
 	cache_stale = false;
@@ -581,9 +585,10 @@ ModelConfig *
 config_refresh(ModelConfig *model)
 {
 	AcceptInvalidationMessages();
-	if (!cache_stale)
+	if (cache_stale)
+		config_build();
+	if (model->generation == cache->generation)
 		return model;
-	config_build();
 	return config_model(model->name, true);
 }
 

@@ -96,6 +96,7 @@ typedef struct ModelConfig
 	int			nfit_rules;
 	FitRuleConfig *fit_rules;	/* by id */
 	FitConfig  *fit;			/* NULL: no lead table */
+	uint64		generation;		/* of the cache version it belongs to */
 } ModelConfig;
 
 /* The rules of one event type, compiled for one relation. */

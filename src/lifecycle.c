@@ -297,7 +297,7 @@ mql_forget(PG_FUNCTION_ARGS)
 			elog(ERROR, "SPI_connect failed");
 		for (int i = 0; i < (int) lengthof(tables); i++)
 		{
-			char	   *query = psprintf("DELETE FROM mql_score.%s WHERE lead = $1 AND ($2::text IS NULL OR model = $2)",
+			char	   *query = psprintf("DELETE FROM mql_score.%s WHERE lead OPERATOR(pg_catalog.=) $1 AND ($2::pg_catalog.text IS NULL OR model OPERATOR(pg_catalog.=) $2)",
 										 tables[i]);
 
 			if (SPI_execute_with_args(query, 2, types, values, nulls, false, 0) != SPI_OK_DELETE)
@@ -373,7 +373,7 @@ refit(ModelConfig *model)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* leads with fit that may have lost their row: zero first, rows override */
-	SPI_execute_with_args("SELECT lead FROM mql_score.lead_state WHERE model = $1 AND fit <> 0",
+	SPI_execute_with_args("SELECT lead FROM mql_score.lead_state WHERE model OPERATOR(pg_catalog.=) $1 AND fit OPERATOR(pg_catalog.<>) 0",
 						  1, types, values, NULL, true, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		batch_set_fit(batch, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1), 0.0);
