@@ -440,6 +440,45 @@ COMMENT ON PROCEDURE @extschema@.run_maintenance() IS
 -- Housekeeping of the new objects
 --------------------------------------------------------------------------
 
+-- Only DDL that can change a table's partitions reconciles tracked tables:
+-- cheap for every other ALTER TABLE, and no interference with pg_restore,
+-- which recreates mql_score's triggers from the dump.
+CREATE FUNCTION @extschema@._ddl_touches_partitions(pg_ddl_command) RETURNS boolean
+AS 'MODULE_PATHNAME', 'mql_ddl_touches_partitions' LANGUAGE C STRICT;
+COMMENT ON FUNCTION @extschema@._ddl_touches_partitions(pg_ddl_command) IS
+'whether a DDL command can change which partitions a table has';
+REVOKE EXECUTE ON FUNCTION @extschema@._ddl_touches_partitions(pg_ddl_command) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@._on_ddl_end() RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	t record;
+	rel regclass;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_event_trigger_ddl_commands() c
+	               WHERE @extschema@._ddl_touches_partitions(c.command)) THEN
+		RETURN;
+	END IF;
+	FOR t IN SELECT id, model, activity FROM @extschema@.tracked ORDER BY id LOOP
+		FOR rel IN
+			SELECT r FROM @extschema@._relations_of(t.activity) r
+			WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = r
+			                  AND g.tgname = 'mql_score_' || t.id || '_ins')
+		LOOP
+			PERFORM @extschema@._attach_triggers(t.id, rel);
+			PERFORM @extschema@._recompute_leads(t.model, @extschema@._leads_of(t.id, rel), 'attach');
+		END LOOP;
+		FOR rel IN
+			SELECT g.tgrelid::regclass FROM pg_trigger g
+			WHERE g.tgname = 'mql_score_' || t.id || '_ins'
+			  AND g.tgrelid NOT IN (SELECT @extschema@._relations_of(t.activity))
+		LOOP
+			PERFORM @extschema@._detach_triggers(t.id, rel);
+			PERFORM @extschema@._recompute_leads(t.model, @extschema@._leads_of(t.id, rel), 'detach');
+		END LOOP;
+	END LOOP;
+END $$;
+
 -- a lead table dropped with CASCADE: its fit source is gone
 CREATE OR REPLACE FUNCTION @extschema@._on_sql_drop() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

@@ -21,6 +21,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lead_key.h"
+#include "tcop/deparse_utility.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -33,6 +34,7 @@ PG_FUNCTION_INFO_V1(mql_validate_rules_for);
 PG_FUNCTION_INFO_V1(mql_tracking_columns);
 PG_FUNCTION_INFO_V1(mql_validate_fit_rule);
 PG_FUNCTION_INFO_V1(mql_check_lead_table);
+PG_FUNCTION_INFO_V1(mql_ddl_touches_partitions);
 
 /* Statement trigger on configuration tables: drop every backend's cache. */
 Datum
@@ -524,4 +526,35 @@ mql_check_lead_table(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_VOID();
+}
+
+/*
+ * _ddl_touches_partitions(command pg_ddl_command): whether a DDL command
+ * can change which partitions a table has (CREATE TABLE ... PARTITION OF,
+ * ALTER TABLE ... ATTACH/DETACH PARTITION).  The event trigger reconciles
+ * tracked tables only then — in particular not while pg_restore replays a
+ * dump, which recreates the triggers itself.
+ */
+Datum
+mql_ddl_touches_partitions(PG_FUNCTION_ARGS)
+{
+	CollectedCommand *cmd = (CollectedCommand *) PG_GETARG_POINTER(0);
+	Node	   *tree = cmd->parsetree;
+
+	if (tree && IsA(tree, CreateStmt))
+		PG_RETURN_BOOL(((CreateStmt *) tree)->partbound != NULL);
+	if (tree && IsA(tree, AlterTableStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((AlterTableStmt *) tree)->cmds)
+		{
+			AlterTableCmd *sub = lfirst(lc);
+
+			if (sub->subtype == AT_AttachPartition || sub->subtype == AT_DetachPartition ||
+				sub->subtype == AT_DetachPartitionFinalize)
+				PG_RETURN_BOOL(true);
+		}
+	}
+	PG_RETURN_BOOL(false);
 }
