@@ -519,8 +519,12 @@ config_build(void)
 		load_stages();
 		load_rules();
 		load_trackings();
-		load_fit_rules();
-		load_lead_tables();
+		/* a database still on 0.2.0 has no fit tables: the library serves every version */
+		if (OidIsValid(get_relname_relid("tracked_leads", fresh->objects.namespace)))
+		{
+			load_fit_rules();
+			load_lead_tables();
+		}
 		SPI_finish();
 	}
 	PG_CATCH();
