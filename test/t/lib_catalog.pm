@@ -48,7 +48,7 @@ sub reference_mismatches
 {
 	my ($node, $db, $model, $table) = @_;
 	return $node->safe_psql($db, qq{
-		WITH m AS (SELECT half_life FROM mql_score.models WHERE name = '$model'),
+		WITH m AS (SELECT extract(epoch FROM half_life)::float8 AS h FROM mql_score.models WHERE name = '$model'),
 		scored AS (
 			SELECT contact::text AS lead, at, kind FROM $table
 			WHERE contact IS NOT NULL AND at IS NOT NULL AND kind IS NOT NULL AND isfinite(at)),
@@ -59,14 +59,14 @@ sub reference_mismatches
 			                          CASE WHEN r.once THEN NULL ELSE (s.at AT TIME ZONE 'UTC')::date END
 			                          ORDER BY s.at) AS n
 			FROM scored s JOIN mql_score.rules r ON r.model = '$model' AND r.enabled AND r.event_type = s.kind),
-		ref AS (
-			SELECT l.lead, l.events,
-			       COALESCE((SELECT sum(x.points * CASE WHEN m.half_life IS NULL THEN 1
-			                   WHEN extract(epoch FROM l.last_at - x.at) / extract(epoch FROM m.half_life) > 1000 THEN 0
-			                   ELSE power(0.5, extract(epoch FROM l.last_at - x.at)::float8 / extract(epoch FROM m.half_life)::float8) END)
-			                 FROM matched x, m WHERE x.lead = l.lead AND (NOT x.once OR x.n = 1)
-			                 AND (x.max_per_day IS NULL OR x.n <= x.max_per_day)), 0) AS engagement
-			FROM last l)
+		counted AS (
+			SELECT x.lead, sum(x.points * CASE WHEN m.h IS NULL THEN 1
+			                  WHEN extract(epoch FROM l.last_at - x.at)::float8 / m.h > 1000 THEN 0
+			                  ELSE power(0.5, extract(epoch FROM l.last_at - x.at)::float8 / m.h) END) AS engagement
+			FROM matched x JOIN last l USING (lead), m
+			WHERE (NOT x.once OR x.n = 1) AND (x.max_per_day IS NULL OR x.n <= x.max_per_day)
+			GROUP BY x.lead),
+		ref AS (SELECT l.lead, l.events, COALESCE(c.engagement, 0) AS engagement FROM last l LEFT JOIN counted c USING (lead))
 		SELECT count(*) FROM ref r FULL JOIN (SELECT * FROM mql_score.lead_state WHERE model = '$model' AND events > 0) s ON s.lead = r.lead
 		WHERE s.lead IS NULL OR r.lead IS NULL OR s.events <> r.events
 		   OR abs(s.engagement - r.engagement) > 1e-9 * greatest(1, abs(s.engagement), abs(r.engagement))});
