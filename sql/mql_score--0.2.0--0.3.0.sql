@@ -449,6 +449,17 @@ COMMENT ON FUNCTION @extschema@._ddl_touches_partitions(pg_ddl_command) IS
 'whether a DDL command can change which partitions a table has';
 REVOKE EXECUTE ON FUNCTION @extschema@._ddl_touches_partitions(pg_ddl_command) FROM PUBLIC;
 
+-- DROP EXTENSION mql_score CASCADE also drops the column views, which are
+-- the user's objects (so that pg_dump keeps them), not the extension's.
+CREATE FUNCTION @extschema@._on_drop_extension() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'mql_on_drop_extension' LANGUAGE C;
+CREATE EVENT TRIGGER mql_score_drop_extension ON ddl_command_start
+	WHEN TAG IN ('DROP EXTENSION')
+	EXECUTE FUNCTION @extschema@._on_drop_extension();
+COMMENT ON FUNCTION @extschema@._on_drop_extension() IS 'event trigger: DROP EXTENSION mql_score CASCADE drops the column views too';
+COMMENT ON EVENT TRIGGER mql_score_drop_extension IS 'drops the column views of tracked tables with the extension (CASCADE)';
+REVOKE EXECUTE ON FUNCTION @extschema@._on_drop_extension() FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@._on_ddl_end() RETURNS event_trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -14,6 +14,8 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
+#include "catalog/namespace.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "condition.h"
 #include "config.h"
@@ -35,6 +37,7 @@ PG_FUNCTION_INFO_V1(mql_tracking_columns);
 PG_FUNCTION_INFO_V1(mql_validate_fit_rule);
 PG_FUNCTION_INFO_V1(mql_check_lead_table);
 PG_FUNCTION_INFO_V1(mql_ddl_touches_partitions);
+PG_FUNCTION_INFO_V1(mql_on_drop_extension);
 
 /* Statement trigger on configuration tables: drop every backend's cache. */
 Datum
@@ -55,6 +58,22 @@ row_column(TriggerData *td, HeapTuple row, const char *name, bool *isnull)
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
 
 	return heap_getattr(row, SPI_fnumber(desc, name), desc, isnull);
+}
+
+/*
+ * Points are bounded so that sums over billions of events stay far from
+ * float8 overflow and keep their precision.
+ */
+#define MAX_POINTS 1e12
+
+static void
+check_points_range(double points, const char *what, int64 id)
+{
+	if (fabs(points) > MAX_POINTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("points of %s %lld are out of range: %g", what, (long long) id, points),
+				 errdetail("Points must lie between -1e12 and 1e12.")));
 }
 
 /* Refuse anything but an ordinary or partitioned, permanent table. */
@@ -131,6 +150,7 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("points of rule %lld must be a finite number, got %g", (long long) id, points)));
+	check_points_range(points, "rule", id);
 	if (event_type[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -438,6 +458,7 @@ mql_validate_fit_rule(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("points of fit rule %lld must be a finite number, got %g", (long long) id, points)));
+	check_points_range(points, "fit rule", id);
 	if (condition[0] == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -557,4 +578,55 @@ mql_ddl_touches_partitions(PG_FUNCTION_ARGS)
 		}
 	}
 	PG_RETURN_BOOL(false);
+}
+
+/*
+ * Event trigger at the start of DROP EXTENSION: a DROP EXTENSION mql_score
+ * CASCADE takes mql_score's triggers off the tracked tables, but the
+ * column views (mql_score.tracking_<id>, leads_<id>) are the user's
+ * objects, not the extension's (pg_dump must keep them): drop them too, so
+ * nothing of the extension stays behind to block the tables later.
+ */
+Datum
+mql_on_drop_extension(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = (EventTriggerData *) fcinfo->context;
+	DropStmt   *drop;
+	ListCell   *lc;
+	bool		ours = false;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("_on_drop_extension() can only be called as an event trigger")));
+	if (!IsA(trigdata->parsetree, DropStmt))
+		PG_RETURN_VOID();
+	drop = (DropStmt *) trigdata->parsetree;
+	if (drop->removeType != OBJECT_EXTENSION || drop->behavior != DROP_CASCADE)
+		PG_RETURN_VOID();
+	foreach(lc, drop->objects)
+		ours |= strcmp(strVal(lfirst(lc)), "mql_score") == 0;
+	if (!ours)
+		PG_RETURN_VOID();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	/* forget the trackings first, so dropping their views rescores nothing */
+	SPI_execute("DELETE FROM mql_score.tracked", false, 0);
+	if (OidIsValid(get_relname_relid("tracked_leads", get_namespace_oid("mql_score", false))))
+		SPI_execute("DELETE FROM mql_score.tracked_leads", false, 0);
+	SPI_execute("SELECT pg_catalog.format('DROP VIEW mql_score.%I', c.relname) FROM pg_catalog.pg_class c "
+				"WHERE c.relnamespace OPERATOR(pg_catalog.=) 'mql_score'::pg_catalog.regnamespace "
+				"AND c.relkind OPERATOR(pg_catalog.=) 'v' AND c.relname OPERATOR(pg_catalog.~) '^(tracking|leads)_[0-9]+$'",
+				true, 0);
+	if (SPI_processed > 0)
+	{
+		SPITupleTable *views = SPI_tuptable;
+		uint64		n = SPI_processed;
+
+		for (uint64 i = 0; i < n; i++)
+			SPI_execute(SPI_getvalue(views->vals[i], views->tupdesc, 1), false, 0);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
 }

@@ -283,7 +283,7 @@ batch_add_rows(ScoreBatch *batch, TableRules *rules, Relation rel,
 					store_insert_skipped(batch->store, RelationGetRelid(rel),
 										 row_identity(&reader, slot), row.reason,
 										 batch->model->name, row.failed_rule,
-										 pnstrdup(row.lead.data, row.lead.len));
+										 row.lead.len <= LEAD_KEY_MAX ? pnstrdup(row.lead.data, row.lead.len) : NULL);
 				break;
 			case ROW_SCORED:
 				{

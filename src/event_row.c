@@ -177,6 +177,13 @@ row_read(RowReader *reader, TupleTableSlot *slot, EventRow *row)
 		return;
 	}
 	lead_key_from_datum(value, tr->lead_type, &row->lead);
+	if (row->lead.len > LEAD_KEY_MAX)
+	{
+		/* lead_state's index cannot hold it: keep the row, record why */
+		row->status = ROW_UNSCORABLE;
+		row->reason = "lead is longer than " CppAsString2(LEAD_KEY_MAX) " bytes";
+		return;
+	}
 
 	value = slot_getattr(slot, tr->time_attnum, &isnull);
 	if (isnull)

@@ -15,6 +15,9 @@
 #include "config.h"
 #include "fmgr.h"
 
+/* Longest text lead scored (an index key must stay well below a page). */
+#define LEAD_KEY_MAX 1000
+
 /* Room for the longest integer (20 digits and a sign) or uuid (36) key. */
 #define LEAD_KEY_BUFLEN 40
 
