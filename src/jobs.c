@@ -53,6 +53,18 @@ leads_of_relation(Oid relid, const char *lead_column)
 	return leads;
 }
 
+ArrayType *
+text_array_of_list(List *strings)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(1, list_length(strings)));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, strings)
+		elems[n++] = CStringGetTextDatum(lfirst(lc));
+	return construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT);
+}
+
 int64
 recompute_leads(ModelConfig *model, List *leads, const char *cause)
 {
@@ -78,9 +90,6 @@ mql_leads_of(PG_FUNCTION_ARGS)
 	Oid			rel = PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1);
 	OwnerContext owner;
 	List	   *volatile leads = NIL;
-	Datum	   *elems;
-	int			n = 0;
-	ListCell   *lc;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -100,10 +109,7 @@ mql_leads_of(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
-	elems = palloc(sizeof(Datum) * Max(1, list_length(leads)));
-	foreach(lc, leads)
-		elems[n++] = CStringGetTextDatum(lfirst(lc));
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(text_array_of_list(leads));
 }
 
 /* _recompute_leads(model, leads text[], cause) → leads recomputed. */
@@ -155,8 +161,6 @@ mql_rescore_batch(PG_FUNCTION_ARGS)
 	bool	   *nulls;
 	int			n;
 	List	   *done = NIL;
-	Datum	   *result;
-	int			nresult = 0;
 	ListCell   *lc;
 	OwnerContext owner;
 
@@ -183,8 +187,5 @@ mql_rescore_batch(PG_FUNCTION_ARGS)
 		restore_user(&owner);
 	}
 	PG_END_TRY();
-	result = palloc(sizeof(Datum) * Max(1, list_length(done)));
-	foreach(lc, done)
-		result[nresult++] = CStringGetTextDatum(lfirst(lc));
-	PG_RETURN_ARRAYTYPE_P(construct_array(result, nresult, TEXTOID, -1, false, TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(text_array_of_list(done));
 }

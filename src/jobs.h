@@ -8,9 +8,13 @@
 #include "postgres.h"
 
 #include "config.h"
+#include "utils/array.h"
 
 /* Distinct lead keys present in a relation's lead column. */
 extern List *leads_of_relation(Oid relid, const char *lead_column);
+
+/* A text[] of a List of char * (lead keys). */
+extern ArrayType *text_array_of_list(List *strings);
 
 /* Recompute the given leads of a model (a List of char *); returns how many. */
 extern int64 recompute_leads(ModelConfig *model, List *leads, const char *cause);

@@ -460,9 +460,6 @@ mql_lead_table_keys(PG_FUNCTION_ARGS)
 {
 	char	   *model_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	List	   *volatile leads = NIL;
-	Datum	   *elems;
-	int			n = 0;
-	ListCell   *lc;
 	OwnerContext owner;
 
 	become_owner(&owner);
@@ -480,10 +477,7 @@ mql_lead_table_keys(PG_FUNCTION_ARGS)
 		restore_user(&owner);
 	}
 	PG_END_TRY();
-	elems = palloc(sizeof(Datum) * Max(1, list_length(leads)));
-	foreach(lc, leads)
-		elems[n++] = CStringGetTextDatum(lfirst(lc));
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+	PG_RETURN_ARRAYTYPE_P(text_array_of_list(leads));
 }
 
 /* Statement trigger on a model's lead table: refit the changed rows' leads. */
