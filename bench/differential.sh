@@ -30,7 +30,7 @@ in_cluster() {
 	cat "$out"
 	echo "== $EVENTS events (seed $SEED) applied and checked in $(($(date +%s) - start)) s"
 	echo "== mismatches: $(grep -Eo '(mismatches|missing from mql_score.skipped): [0-9]+' "$out" |
-		awk '{ n += $NF } END { print n + 0 }')"
+		awk '{ n += $NF } END { print n + 0 }'), errors: $(grep -c 'ERROR' "$out")"
 	# a failed check: a mismatch, an error, a rollback that left a trace
 	if [ $rc -ne 0 ] || grep -Eq 'mismatches: [1-9]|missing from mql_score.skipped: [1-9]|ERROR|FATAL|server closed' "$out" ||
 		grep -Eq '^ *state changed by a rollback .*\| *[1-9]' "$out" || grep -Eq '^ *f$' "$out"; then
