@@ -34,6 +34,7 @@
 #include "state_store.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/rel.h"
 
 typedef struct LeadKeyRef
@@ -88,6 +89,81 @@ typedef struct LeadDelta
 	char	   *stage_before;
 	char	   *stage_after;
 } LeadDelta;
+
+/*
+ * Leads recomputed by the statement whose triggers are firing.  One query
+ * can fire several of our triggers (MERGE, INSERT ... ON CONFLICT, a
+ * DELETE ... RETURNING feeding an INSERT): a recomputation in the first
+ * reads the rows as the whole statement left them, so the later triggers'
+ * deltas for that lead are already in and must not be added again.  The
+ * statement is identified by its snapshot's command id; entries live for
+ * the transaction.
+ */
+typedef struct RecomputedLead
+{
+	uint64		key;			/* hash of model and lead */
+	CommandId	statement;
+} RecomputedLead;
+
+static HTAB *recomputed_leads = NULL;
+
+static void
+recomputed_reset(XactEvent event, void *arg)
+{
+	recomputed_leads = NULL;	/* its memory went with TopTransactionContext */
+}
+
+static uint64
+recomputed_key(const ModelConfig *model, const char *lead)
+{
+	return hash_bytes_extended((const unsigned char *) lead, strlen(lead),
+							   hash_bytes((const unsigned char *) model->name, strlen(model->name)));
+}
+
+/* The command id of the statement whose triggers are running. */
+static CommandId
+current_statement(void)
+{
+	return ActiveSnapshotSet() ? GetActiveSnapshot()->curcid : InvalidCommandId;
+}
+
+static void
+note_recomputed(const ModelConfig *model, const char *lead)
+{
+	static bool registered = false;
+	uint64		key = recomputed_key(model, lead);
+	RecomputedLead *entry;
+
+	if (recomputed_leads == NULL)
+	{
+		HASHCTL		ctl;
+
+		if (!registered)
+		{
+			RegisterXactCallback(recomputed_reset, NULL);
+			registered = true;
+		}
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(RecomputedLead);
+		ctl.hcxt = TopTransactionContext;
+		recomputed_leads = hash_create("mql_score recomputed leads", 256, &ctl,
+									   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(recomputed_leads, &key, HASH_ENTER, NULL);
+	entry->statement = current_statement();
+}
+
+static bool
+recomputed_in_this_statement(const ModelConfig *model, const char *lead)
+{
+	uint64		key = recomputed_key(model, lead);
+	RecomputedLead *entry;
+
+	if (recomputed_leads == NULL)
+		return false;
+	entry = hash_search(recomputed_leads, &key, HASH_FIND, NULL);
+	return entry != NULL && entry->statement == current_statement();
+}
 
 /* What apply_lead decided to do with the state row. */
 typedef enum StoreVerdict
@@ -584,6 +660,7 @@ apply_recompute(LeadDelta *d, LeadState *state, ModelConfig *model,
 				 errmsg("the model of lead \"%s\" was removed concurrently", d->key.data),
 				 errhint("Retry the transaction.")));
 	recompute_lead(model, d->key.data, &r);
+	note_recomputed(model, d->key.data);
 	state->fit = r.fit;
 	if (!r.has_events && !state->has_events && state->stage == NULL && r.fit == 0.0)
 		return false;			/* nothing to keep for a lead we never had */
@@ -722,7 +799,9 @@ apply_lead(ScoreBatch *batch, LeadDelta *d, LeadState *state, bool existed)
 	promote_idx = d->promote_idx;
 
 	/* apply_increment changes nothing when it gives up */
-	if (d->recompute || !apply_increment(d, state, model, &promote_idx, &promote_rule))
+	if (!d->recompute && recomputed_in_this_statement(model, d->key.data))
+		;						/* this statement's rows are already counted */
+	else if (d->recompute || !apply_increment(d, state, model, &promote_idx, &promote_rule))
 	{
 		promote_idx = d->promote_idx;
 		promote_rule = d->promote_rule;
@@ -863,5 +942,12 @@ batch_apply(ScoreBatch *batch)
 	}
 	MemoryContextSwitchTo(old);
 	stage_moves_finish(&batch->moves, batch->model);
+
+	/*
+	 * Make our writes visible to the rest of this command: a MERGE or an
+	 * INSERT ... ON CONFLICT fires several of our triggers in one command,
+	 * and the next one must find and lock the rows this one wrote.
+	 */
+	CommandCounterIncrement();
 	return n;
 }
