@@ -189,6 +189,19 @@ SELECT count(*) AS leads_compared,
 FROM lead_state s JOIN reference r USING (lead) WHERE s.model = 'life';
 SELECT status, count(*) FROM rescore_runs GROUP BY 1 ORDER BY 1;
 
+-- a lead-table statement whose rows spill to disk
+SET work_mem = '64kB';
+INSERT INTO contacts SELECT 1000 + g, 'x' || g || '@big.co', 'CFO', 1000, 'US' FROM generate_series(1, 3000) g;
+SELECT count(*) AS leads, min(fit) = max(fit) AND min(fit) > 0 AS same_positive_fit FROM lead_state WHERE model = 'life' AND lead::int > 1000;
+UPDATE contacts SET employees = 10 WHERE id > 1000;
+SELECT count(DISTINCT fit) AS fits_after_update FROM lead_state WHERE model = 'life' AND lead::int > 1000;
+DELETE FROM contacts WHERE id > 1000;
+RESET work_mem;
+SELECT count(*) AS leads, sum(fit) AS fit FROM lead_state WHERE model = 'life' AND lead::int > 1000;
+-- the deleted contacts keep their history until forgotten (the GDPR path)
+SELECT count(*) AS forgotten FROM (SELECT forget(lead::int, 'life') FROM lead_state WHERE model = 'life' AND lead::int > 1000) f;
+SELECT count(*) AS left_over FROM lead_state WHERE model = 'life' AND lead::int > 1000;
+
 SELECT untrack('activity', 'life') >= 0, untrack('activity', 'fade') >= 0, untrack_leads('life') >= 0;
 SELECT count(*) FILTER (WHERE fit <> 0) AS fits_left FROM lead_state WHERE model = 'life';
 DROP VIEW reference;

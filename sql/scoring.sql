@@ -195,6 +195,16 @@ ANALYZE contacts, lead_state;
 EXPLAIN (COSTS OFF) SELECT c.name, l.score FROM contacts c JOIN leads l ON l.model = 'flat' AND l.lead = c.id::text WHERE c.id = 40;
 SELECT c.name, l.score, l.stage FROM contacts c JOIN leads l ON l.model = 'flat' AND l.lead = c.id::text WHERE c.id = 40;
 
+-- statements whose transition rows spill to disk (beyond work_mem)
+SET work_mem = '64kB';
+INSERT INTO events (contact, at, kind) SELECT 5000 + g % 100, '2026-04-01'::timestamptz + g * interval '1 minute', 'page_view'
+FROM generate_series(1, 10000) g;
+UPDATE events SET at = at - interval '1 second' WHERE contact >= 5000;
+DELETE FROM events WHERE contact >= 5050;
+RESET work_mem;
+SELECT count(*) AS leads, sum(events) AS events, sum(engagement) AS engagement
+FROM lead_state WHERE model = 'flat' AND lead::int >= 5000;
+
 SELECT untrack('events', 'flat') > 0 AS untracked;
 DROP TABLE events, contacts;
 DELETE FROM models WHERE name IN ('flat', 'daily', 'follow');

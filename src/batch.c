@@ -28,6 +28,7 @@
 #include "decayed.h"
 #include "event_row.h"
 #include "lead_key.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "recompute.h"
 #include "stages.h"
@@ -329,25 +330,40 @@ keep_record(ScoreBatch *batch, LeadDelta *d, const EventRow *row, int sign)
 	memcpy(r->matched, row->matched, sizeof(RuleConfig *) * row->nmatched);
 }
 
+/*
+ * The next transition row into `slot`, per-row memory reset.  A tuplestore
+ * that spilled to disk hands over a copy the slot frees itself: it must
+ * not live in the per-row context.
+ */
+static bool
+next_row(ScoreBatch *batch, Tuplestorestate *rows, TupleTableSlot *slot)
+{
+	bool		found;
+
+	MemoryContextReset(batch->row_cxt);
+	MemoryContextSwitchTo(batch->cxt);
+	found = tuplestore_gettupleslot(rows, true, false, slot);
+	MemoryContextSwitchTo(batch->row_cxt);
+	return found;
+}
+
 void
 batch_add_rows(ScoreBatch *batch, TableRules *rules, Relation rel,
 			   Tuplestorestate *rows, int sign, bool updating)
 {
 	RowReader	reader;
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-	int			readptr = tuplestore_alloc_read_pointer(rows, 0);
+	int			readptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
 	int			oldptr = 0;
 	MemoryContext old = MemoryContextSwitchTo(batch->cxt);
 
 	row_reader_init(&reader, rules);
 	tuplestore_select_read_pointer(rows, readptr);
 	tuplestore_rescan(rows);
-	MemoryContextSwitchTo(batch->row_cxt);
-	while (tuplestore_gettupleslot(rows, true, false, slot))
+	while (next_row(batch, rows, slot))
 	{
 		EventRow	row;
 
-		MemoryContextReset(batch->row_cxt);
 		row_read(&reader, slot, &row);
 		switch (row.status)
 		{
@@ -399,20 +415,19 @@ batch_add_fit_rows(ScoreBatch *batch, FitTable *table, Relation rel,
 				   Tuplestorestate *rows, int sign)
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-	int			readptr = tuplestore_alloc_read_pointer(rows, 0);
+	int			readptr = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
 	ExprContext *econtext = CreateStandaloneExprContext();
-	MemoryContext old = MemoryContextSwitchTo(batch->row_cxt);
+	MemoryContext old = CurrentMemoryContext;
 
 	tuplestore_select_read_pointer(rows, readptr);
 	tuplestore_rescan(rows);
-	while (tuplestore_gettupleslot(rows, true, false, slot))
+	while (next_row(batch, rows, slot))
 	{
 		bool		isnull;
 		Datum		id;
 		LeadKey		key;
 		LeadDelta  *d;
 
-		MemoryContextReset(batch->row_cxt);
 		id = slot_getattr(slot, table->id_attnum, &isnull);
 		if (isnull)
 			continue;
