@@ -292,35 +292,53 @@ BEGIN
 	RETURN run;
 END $$;
 
--- Recompute the next batch of queued leads.  Leads that applications are
--- writing right now are skipped, so the job never waits while holding
--- others (it cannot take part in a deadlock); when every lead of the batch
--- is held, it waits for the first one alone.  False when the queue is empty.
-CREATE FUNCTION @extschema@._rescore_step(model text, run bigint, batch_size int) RETURNS boolean
+-- Recompute the next batch of queued leads, walking the queue's key forward
+-- from `after` (NULL: from the start) so no batch steps over the index
+-- entries of leads already done.  Leads that applications are writing right
+-- now are skipped and stay queued for the next lap, so the job never waits
+-- while holding others (it cannot take part in a deadlock); when every lead
+-- of a batch is held, it waits for the first one alone.  `more` is false
+-- once a lap from the start finds the queue empty.
+CREATE FUNCTION @extschema@._rescore_step(model text, run bigint, batch_size int,
+	INOUT after text, OUT more boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	batch text[];
 	handled text[];
 	r @extschema@.rescore_runs;
 BEGIN
-	SELECT array_agg(q.lead ORDER BY q.lead) INTO batch
-	FROM (SELECT q.lead FROM @extschema@.rescore_queue q WHERE q.model = _rescore_step.model
-	      ORDER BY q.lead LIMIT batch_size) q;
-	IF batch IS NULL THEN
-		RETURN false;
+	IF after IS NULL THEN
+		SELECT array_agg(q.lead ORDER BY q.lead) INTO batch
+		FROM (SELECT q.lead FROM @extschema@.rescore_queue q WHERE q.model = _rescore_step.model
+		      ORDER BY q.lead LIMIT batch_size) q;
+	ELSE
+		SELECT array_agg(q.lead ORDER BY q.lead) INTO batch
+		FROM (SELECT q.lead FROM @extschema@.rescore_queue q
+		      WHERE q.model = _rescore_step.model AND q.lead > _rescore_step.after
+		      ORDER BY q.lead LIMIT batch_size) q;
 	END IF;
+	IF batch IS NULL THEN
+		-- end of a lap: another one from the start if busy leads were left
+		more := after IS NOT NULL;
+		after := NULL;
+		RETURN;
+	END IF;
+	more := true;
+	after := batch[cardinality(batch)];
 	handled := @extschema@._rescore_batch(model, batch, false);
 	IF cardinality(handled) = 0 THEN
 		handled := @extschema@._rescore_batch(model, batch[1:1], true);
 	END IF;
-	DELETE FROM @extschema@.rescore_queue q WHERE q.model = _rescore_step.model AND q.lead = ANY (handled);
+	-- by exact key: a filter over the model's whole queue would be quadratic
+	DELETE FROM @extschema@.rescore_queue q USING unnest(handled) h(lead)
+	WHERE q.model = _rescore_step.model AND q.lead = h.lead;
 	UPDATE @extschema@.rescore_runs u
 	SET leads = u.leads + cardinality(handled),
-	    events = u.events + (SELECT COALESCE(sum(s.events), 0) FROM @extschema@.lead_state s
-	                         WHERE s.model = _rescore_step.model AND s.lead = ANY (handled))
+	    events = u.events + (SELECT COALESCE(sum(s.events), 0)
+	                         FROM unnest(handled) h(lead)
+	                         JOIN @extschema@.lead_state s ON s.model = _rescore_step.model AND s.lead = h.lead)
 	WHERE u.id = run RETURNING * INTO r;
 	RAISE NOTICE 'mql_score.rescore: model "%": % of % leads', model, r.leads, r.queued;
-	RETURN true;
 END $$;
 
 CREATE FUNCTION @extschema@._rescore_end(model text, run bigint) RETURNS void
@@ -340,6 +358,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	m text;
 	run bigint;
+	after text;
+	more boolean;
 BEGIN
 	PERFORM @extschema@._check_batch_size(batch_size);
 	PERFORM @extschema@._models_named(model);
@@ -350,7 +370,10 @@ BEGIN
 	FOR m IN SELECT @extschema@._models_named(model) LOOP
 		run := @extschema@._rescore_begin(m);
 		COMMIT;
-		WHILE @extschema@._rescore_step(m, run, batch_size) LOOP
+		after := NULL;
+		more := true;
+		WHILE more LOOP
+			SELECT s.after, s.more INTO after, more FROM @extschema@._rescore_step(m, run, batch_size, after) s;
 			COMMIT;
 		END LOOP;
 		PERFORM @extschema@._rescore_end(m, run);
@@ -580,7 +603,7 @@ COMMENT ON FUNCTION @extschema@._check_batch_size(int) IS 'validates a job''s ba
 COMMENT ON FUNCTION @extschema@._models_named(text) IS 'the named model (checked) or every model';
 COMMENT ON FUNCTION @extschema@._rescore_lock(boolean) IS 'takes or releases the lock that keeps rescore runs from overlapping';
 COMMENT ON FUNCTION @extschema@._rescore_begin(text) IS 'starts (or resumes) a rescore run of a model';
-COMMENT ON FUNCTION @extschema@._rescore_step(text, bigint, int) IS 'recomputes the next batch of a rescore run';
+COMMENT ON FUNCTION @extschema@._rescore_step(text, bigint, int, text) IS 'recomputes the next batch of a rescore run';
 COMMENT ON FUNCTION @extschema@._rescore_end(text, bigint) IS 'finishes a rescore run';
 COMMENT ON FUNCTION @extschema@._decaying_models(text) IS 'models whose scores decay';
 COMMENT ON FUNCTION @extschema@._refresh_step(text, timestamptz, int, timestamptz, text) IS 'refreshes the next batch of due leads';
@@ -613,7 +636,7 @@ REVOKE EXECUTE ON FUNCTION @extschema@._check_batch_size(int) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._models_named(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._rescore_lock(boolean) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._rescore_begin(text) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION @extschema@._rescore_step(text, bigint, int) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@._rescore_step(text, bigint, int, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._rescore_end(text, bigint) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._decaying_models(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._refresh_step(text, timestamptz, int, timestamptz, text) FROM PUBLIC;

@@ -85,8 +85,10 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM mql_score.rescore_runs WHE
 	$runs, 'every rescore run finished and is logged');
 is($node->safe_psql('postgres', "SELECT count(*) FROM mql_score.rescore_queue"), '0', 'the queue is empty');
 
-# two rescores never overlap: hold the first queued lead in another
-# session so the first rescore waits on it, then start a second one
+# a lead an application holds is skipped and retried on a second lap over
+# the queue; two rescores never overlap: hold the first queued lead in
+# another session so the first rescore ends up waiting on it, then start a
+# second one
 my ($in, $hold_out) = ('', '');
 my $holder = IPC::Run::start(
 	[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres' ],
@@ -95,10 +97,12 @@ $in .= "BEGIN; SELECT lead FROM mql_score.lead_state WHERE model = 'm' AND lead 
 $holder->pump until $hold_out =~ /\b1\b/;
 my $first = IPC::Run::start(
 	[ 'psql', '-X', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-c',
-	  "CALL mql_score.rescore('m', batch_size => 1)" ], '>', \my $o1, '2>', \my $e1);
+	  "CALL mql_score.rescore('m', batch_size => 10)" ], '>', \my $o1, '2>', \my $e1);
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted", 't'),
 	'the first rescore waits for the lead an application holds');
+is($node->safe_psql('postgres', "SELECT string_agg(lead, ',') FROM mql_score.rescore_queue WHERE model = 'm'"),
+	'1', 'it waits only once every other lead is done: the held lead was skipped, then retried');
 my ($ret, $stdout, $stderr) = $node->psql('postgres', "CALL mql_score.rescore('m')");
 like($stderr, qr/another rescore is running/, 'a concurrent rescore is refused with a notice');
 $in .= "COMMIT;\n";
