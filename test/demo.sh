@@ -13,6 +13,8 @@ DEMO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/demo
 DEMO_DB=mql_demo
 DEMO_REPORTS=(
 	report_foundation.sql        # decayed_sum / decayed_union over the raw CRM tables
+	scoring_setup.sql            # a model and rules; track() the activity tables (timed)
+	report_scoring.sql           # funnel, top MQLs, explain(), live INSERTs with NOTIFY
 )
 
 # Milliseconds since the epoch, and the time since one, for the timings.
@@ -45,7 +47,7 @@ demo_in_cluster() {
 
 	for report in "${DEMO_REPORTS[@]}"; do
 		echo
-		echo "== report test/demo/$report"
+		echo "== test/demo/$report"
 		t=$(now_ms)
 		demo_psql -f "$DEMO_DIR/$report"
 		echo "-- $report ran in $(since "$t")"
