@@ -293,7 +293,7 @@ in_cluster() {
 	echo "== machine"
 	echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores; RAM: $(free -g | awk '/^Mem:/ {print $2}') GB; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	psql -X -At -d postgres -c "SELECT split_part(version(), ' on ', 1)"
-	psql -X -At -d postgres -c "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings
+	psql -X -At -d postgres -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings
 		WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'work_mem', 'autovacuum', 'synchronous_commit', 'wal_level', 'fsync', 'jit')"
 
 	CLK_TCK=$(getconf CLK_TCK)
