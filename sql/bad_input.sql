@@ -43,6 +43,24 @@ INSERT INTO ev (who, at, kind) VALUES ('old', '4713-01-01 00:00:00+00 BC', 'visi
 SELECT lead, events, engagement, stage FROM lead_state WHERE model = 'bad' AND lead IN ('old', 'late') ORDER BY lead;
 SELECT score_of('late'::text, 'bad', now()) AS future_counts_in_full, score_of('old'::text, 'bad', '2026-01-08') AS a_week_later;
 
+-- rows a table already holds when it is tracked and that cannot be scored
+-- are recorded in skipped, as the trigger records new ones (source: the
+-- tracked table, also for rows in its partitions; anonymous rows are not
+-- recorded)
+CREATE TABLE old_ev (id int PRIMARY KEY, who text, at timestamptz, kind text, amount numeric) PARTITION BY RANGE (id);
+CREATE TABLE old_ev_low PARTITION OF old_ev FOR VALUES FROM (1) TO (4);
+CREATE TABLE old_ev_high PARTITION OF old_ev FOR VALUES FROM (4) TO (100);
+CREATE INDEX ON old_ev (who);
+INSERT INTO old_ev VALUES (1, 'bob', '2026-01-01', 'visit'), (2, 'bob', NULL, 'visit'), (3, NULL, NULL, NULL),
+	(4, 'bob', '2026-01-02', NULL), (5, 'cy', 'infinity', 'visit'), (6, 'cy', '2026-01-03', 'visit');
+SELECT track('old_ev', 'who', 'at', 'kind', model => 'bad') AS leads_scored;
+SELECT source, row_identity, reason, model, lead FROM skipped WHERE source::text LIKE 'old_ev%' ORDER BY id;
+SELECT lead, events FROM lead_state WHERE model = 'bad' AND lead IN ('bob', 'cy') ORDER BY lead;
+INSERT INTO old_ev VALUES (7, 'cy', NULL, 'visit');
+SELECT source, row_identity, reason, lead FROM skipped WHERE source::text LIKE 'old_ev%' ORDER BY id DESC LIMIT 1;
+SELECT untrack('old_ev', 'bad') IS NOT NULL AS untracked;
+DROP TABLE old_ev;
+
 -- NULL arguments: 22004 for calls that need them, NULL for readers (STRICT)
 SELECT track(NULL, 'who', 'at', 'kind', model => 'bad');
 SELECT track('ev', 'who', 'at', 'kind', model => NULL);

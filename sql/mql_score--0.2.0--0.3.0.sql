@@ -643,3 +643,62 @@ REVOKE EXECUTE ON FUNCTION @extschema@._refresh_step(text, timestamptz, int, tim
 REVOKE EXECUTE ON FUNCTION @extschema@._models_to_rescore() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._rescore_candidates(text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION @extschema@._lead_table_keys(text) FROM PUBLIC;
+
+-- track() records the rows a table already holds that cannot be scored
+-- (NULL type or time, infinite time, failing condition under on_error =
+-- 'skip') in skipped, as the INSERT trigger does for new rows.
+CREATE FUNCTION @extschema@._record_unscorable(tracking int) RETURNS bigint
+AS 'MODULE_PATHNAME', 'mql_record_unscorable' LANGUAGE C STRICT;
+COMMENT ON FUNCTION @extschema@._record_unscorable(int) IS 'records the rows a newly tracked table holds that cannot be scored in mql_score.skipped';
+REVOKE EXECUTE ON FUNCTION @extschema@._record_unscorable(int) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.track(activity regclass, lead_column name, time_column name,
+	type_column name DEFAULT NULL, event_type text DEFAULT NULL, model text DEFAULT 'default')
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	tracking int;
+	columns_view text;
+	part regclass;
+	leads text[];
+BEGIN
+	PERFORM @extschema@._check_trackable(activity, model, lead_column, time_column, type_column, event_type);
+	-- a row must not count twice: a partition and its parent cannot both be tracked
+	SELECT tr.activity INTO part FROM @extschema@.tracked tr
+	WHERE tr.model = track.model AND tr.activity <> track.activity
+	  AND (tr.activity IN (SELECT relid FROM pg_partition_ancestors(track.activity))
+	       OR tr.activity IN (SELECT relid FROM pg_partition_tree(track.activity)));
+	IF FOUND THEN
+		RAISE EXCEPTION 'table % overlaps table %, which model "%" already tracks', activity, part, model
+			USING ERRCODE = '42710',
+			      HINT = 'A partitioned table is tracked as a whole, with its partitions; track either the parent or the partitions.';
+	END IF;
+	-- no writes to the table while its existing rows are scored
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', activity);
+
+	INSERT INTO @extschema@.tracked (model, activity) VALUES (model, activity) RETURNING id INTO tracking;
+	columns_view := 'tracking_' || tracking;
+	EXECUTE format('CREATE VIEW @extschema@.%I AS SELECT %I AS lead, %I AS at, %s AS event_type FROM %s',
+		columns_view, lead_column, time_column,
+		CASE WHEN type_column IS NULL THEN format('%L::text', event_type) ELSE format('%I', type_column) END,
+		activity);
+	EXECUTE format('COMMENT ON VIEW @extschema@.%I IS %L', columns_view,
+		format('columns of %s tracked by mql_score model %s; remove with mql_score.untrack(%L, %L)',
+			activity, model, activity::text, model));
+	UPDATE @extschema@.tracked SET columns = ('@extschema@.' || quote_ident(columns_view))::regclass
+	WHERE id = tracking;
+
+	-- the table and every partition, present or attached later (see _on_ddl_end)
+	FOR part IN SELECT @extschema@._relations_of(activity) LOOP
+		PERFORM @extschema@._attach_triggers(tracking, part);
+	END LOOP;
+
+	PERFORM @extschema@._validate_rules_for(tracking);
+
+	-- rows already there that cannot be scored are recorded, as the trigger would
+	PERFORM @extschema@._record_unscorable(tracking);
+
+	-- score the rows the table already holds
+	leads := @extschema@._leads_of(tracking);
+	RETURN @extschema@._recompute_leads(model, leads, 'track');
+END $$;

@@ -215,8 +215,12 @@ batch_begin(ModelConfig *model, const char *cause, int64 expected_leads)
 	batch->lead_cxt = AllocSetContextCreate(cxt, "mql_score lead", ALLOCSET_DEFAULT_SIZES);
 	batch->model = model;
 	batch->cause = cause;
-	/* sized to the statement: a single-row INSERT must not clear a big table */
-	batch->leads = leadmap_create(cxt, (uint32) Min(Max(expected_leads, 8), 1 << 20), NULL);
+	/*
+	 * Sized to the statement but capped: a single-row INSERT must not clear
+	 * a big table, and a 1M-row COPY over 100k leads must not allocate
+	 * buckets for 1M (the table grows as leads appear).
+	 */
+	batch->leads = leadmap_create(cxt, (uint32) Min(Max(expected_leads, 8), 8192), NULL);
 	batch->store = store_open();
 	batch->now = GetCurrentTransactionStartTimestamp();
 	stage_moves_init(&batch->moves);

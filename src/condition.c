@@ -24,6 +24,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 /* The single expression of a parsed condition, or a syntax error. */
@@ -97,6 +98,9 @@ Expr *
 condition_compile(const char *condition, const char *what, Relation rel)
 {
 	MemoryContext caller_cxt = CurrentMemoryContext;
+	/* parse state and analysis garbage stay out of the caller's (cache) context */
+	MemoryContext work_cxt = AllocSetContextCreate(caller_cxt, "mql_score condition",
+												   ALLOCSET_DEFAULT_SIZES);
 	int			guc_level = NewGUCNestLevel();
 	Expr	   *result = NULL;
 
@@ -105,7 +109,10 @@ condition_compile(const char *condition, const char *what, Relation rel)
 							 GUC_ACTION_SAVE, true, 0, false);
 	PG_TRY();
 	{
+		MemoryContextSwitchTo(work_cxt);
 		result = condition_analyze(condition_parse(condition), condition, rel);
+		MemoryContextSwitchTo(caller_cxt);
+		result = copyObject(result);
 	}
 	PG_CATCH();
 	{
@@ -114,6 +121,7 @@ condition_compile(const char *condition, const char *what, Relation rel)
 		MemoryContextSwitchTo(caller_cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
+		MemoryContextDelete(work_cxt);
 		AtEOXact_GUC(false, guc_level);
 		edata->message = psprintf("%s: %s", what, edata->message);
 		edata->cursorpos = 0;
@@ -129,6 +137,7 @@ condition_compile(const char *condition, const char *what, Relation rel)
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	MemoryContextDelete(work_cxt);
 	AtEOXact_GUC(true, guc_level);
 	return result;
 }

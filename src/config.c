@@ -18,6 +18,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
@@ -189,6 +190,11 @@ load_objects(ExtensionObjects *objects)
 	objects->stage_history = extension_relid(objects->namespace, "stage_history");
 	objects->skipped = extension_relid(objects->namespace, "skipped");
 	objects->tracked = extension_relid(objects->namespace, "tracked");
+	/* looked up once: getIdentitySequence scans pg_depend */
+	objects->stage_history_ids = getIdentitySequence(objects->stage_history,
+													 get_attnum(objects->stage_history, "id"), false);
+	objects->skipped_ids = getIdentitySequence(objects->skipped,
+											   get_attnum(objects->skipped, "id"), false);
 }
 
 /* Run a query; SPI leaves its own context current, so return to the cache's. */

@@ -157,6 +157,8 @@ typedef struct ExtensionObjects
 	Oid			stage_history;
 	Oid			skipped;
 	Oid			tracked;
+	Oid			stage_history_ids;	/* identity sequences of their id columns */
+	Oid			skipped_ids;
 } ExtensionObjects;
 
 /* Take and drop a hold on the current cache version (rebuilt if stale). */

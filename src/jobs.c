@@ -1,21 +1,31 @@
 /*
  * jobs.c — recompute sets of leads, and the SQL-callable helpers that
- * track() and untrack() use: _leads_of() and _recompute_leads().
+ * track() and untrack() use: _leads_of(), _recompute_leads() and
+ * _record_unscorable().
  */
 #include "postgres.h"
 
+#include "access/table.h"
+#include "access/tableam.h"
 #include "batch.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "event_row.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "jobs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "state_store.h"
 
 PG_FUNCTION_INFO_V1(mql_leads_of);
 PG_FUNCTION_INFO_V1(mql_recompute_leads);
 PG_FUNCTION_INFO_V1(mql_rescore_batch);
+PG_FUNCTION_INFO_V1(mql_record_unscorable);
 
 List *
 leads_of_relation(Oid relid, const char *lead_column)
@@ -188,4 +198,83 @@ mql_rescore_batch(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	PG_RETURN_ARRAYTYPE_P(text_array_of_list(done));
+}
+
+/* Record the rows of one relation that the model cannot score; returns how many. */
+static int64
+record_unscorable_in(StateStore *store, TrackingConfig *tc, Relation rel)
+{
+	MemoryContext row_cxt = AllocSetContextCreate(CurrentMemoryContext, "mql_score row",
+												  ALLOCSET_SMALL_SIZES);
+	MemoryContext old;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TableScanDesc scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	RowReader	reader;
+	int64		n = 0;
+
+	row_reader_init(&reader, config_table_rules(tc, rel));
+	old = MemoryContextSwitchTo(row_cxt);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		EventRow	row;
+
+		MemoryContextReset(row_cxt);
+		row_read(&reader, slot, &row);
+		if (row.status != ROW_UNSCORABLE && row.status != ROW_FAILED)
+			continue;
+		/* the record an INSERT through the tracked table writes for such a row */
+		store_insert_skipped(store, tc->relid, row_identity(&reader, slot), row.reason,
+							 tc->model->name, row.failed_rule,
+							 row.lead.len <= LEAD_KEY_MAX ? pnstrdup(row.lead.data, row.lead.len) : NULL);
+		n++;
+	}
+	MemoryContextSwitchTo(old);
+	table_endscan(scan);
+	row_reader_done(&reader);
+	ExecDropSingleTupleTableSlot(slot);
+	MemoryContextDelete(row_cxt);
+	return n;
+}
+
+/*
+ * _record_unscorable(tracking) → rows recorded: the rows a table already
+ * holds when track() is called and the model cannot score (NULL type or
+ * time, infinite time, a failing condition under on_error = 'skip') go to
+ * skipped, as they would have had they been inserted after track().
+ */
+Datum
+mql_record_unscorable(PG_FUNCTION_ARGS)
+{
+	int			id = PG_GETARG_INT32(0);
+	OwnerContext owner;
+	volatile int64 n = 0;
+
+	become_owner(&owner);
+	config_acquire();
+	PG_TRY();
+	{
+		TrackingConfig *tc = config_tracking(id, false);
+		StateStore *store = store_open();
+		List	   *relids = get_rel_relkind(tc->relid) == RELKIND_PARTITIONED_TABLE ?
+			find_all_inheritors(tc->relid, AccessShareLock, NULL) : list_make1_oid(tc->relid);
+		ListCell   *lc;
+
+		foreach(lc, relids)
+		{
+			Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
+
+			/* a partitioned table holds no rows itself */
+			if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+				n += record_unscorable_in(store, tc, rel);
+			table_close(rel, AccessShareLock);
+		}
+		store_close(store);
+	}
+	PG_FINALLY();
+	{
+		config_release();
+		restore_user(&owner);
+	}
+	PG_END_TRY();
+	PG_RETURN_INT64(n);
 }

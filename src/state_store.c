@@ -15,7 +15,6 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/dependency.h"
 #include "catalog/pg_am.h"
 #include "commands/sequence.h"
 #include "executor/executor.h"
@@ -79,7 +78,7 @@ lead_state_init(LeadState *state)
 
 /* Open one of our tables as range table entry `rti`. */
 static void
-store_open_table(StateStore *store, StoreTable *table, Oid relid, Index rti, int id_attnum)
+store_open_table(StateStore *store, StoreTable *table, Oid relid, Index rti, Oid id_sequence)
 {
 	MemoryContext old = MemoryContextSwitchTo(store->estate->es_query_cxt);
 
@@ -88,7 +87,7 @@ store_open_table(StateStore *store, StoreTable *table, Oid relid, Index rti, int
 	InitResultRelInfo(table->rri, table->rel, rti, NULL, 0);
 	ExecOpenIndices(table->rri, false);
 	table->slot = ExecInitExtraTupleSlot(store->estate, RelationGetDescr(table->rel), &TTSOpsVirtual);
-	table->id_sequence = id_attnum > 0 ? getIdentitySequence(relid, id_attnum, false) : InvalidOid;
+	table->id_sequence = id_sequence;
 	MemoryContextSwitchTo(old);
 }
 
@@ -129,7 +128,7 @@ store_open(void)
 	store->estate->es_output_cid = GetCurrentCommandId(true);
 	EvalPlanQualInit(&store->epqstate, store->estate, NULL, NIL, -1);
 
-	store_open_table(store, &store->lead_state, objects->lead_state, 1, 0);
+	store_open_table(store, &store->lead_state, objects->lead_state, 1, InvalidOid);
 	store->found = table_slot_create(store->lead_state.rel, &store->estate->es_tupleTable);
 	store->pk_index = index_open(RelationGetPrimaryKeyIndex(store->lead_state.rel), RowExclusiveLock);
 	store_init_keys(store);
@@ -362,7 +361,7 @@ store_insert_history(StateStore *store, const char *model, const char *lead,
 	bool	   *n;
 
 	if (t->rel == NULL)
-		store_open_table(store, t, config_objects()->stage_history, 2, SH_ID + 1);
+		store_open_table(store, t, config_objects()->stage_history, 2, config_objects()->stage_history_ids);
 	ExecClearTuple(t->slot);
 	v = t->slot->tts_values;
 	n = t->slot->tts_isnull;
@@ -389,7 +388,7 @@ store_insert_skipped(StateStore *store, Oid source, Datum row_identity,
 	bool	   *n;
 
 	if (t->rel == NULL)
-		store_open_table(store, t, config_objects()->skipped, 3, SK_ID + 1);
+		store_open_table(store, t, config_objects()->skipped, 3, config_objects()->skipped_ids);
 	ExecClearTuple(t->slot);
 	v = t->slot->tts_values;
 	n = t->slot->tts_isnull;
