@@ -103,8 +103,11 @@ echo "  table t: $((size / 1048576)) MB, sum(points)/count = $checksum, t0 = max
 echo "  prewarmed $(psql_q -c "SELECT pg_prewarm('t')") blocks into shared_buffers"
 
 # The queries.  t0 is a literal, so (c) folds nothing per row but the math.
+# (a2) reads the same two columns as (b) into two plain aggregates: the
+# floor of any aggregate over (points, at), shown for information.
 declare -A SQL_OF=(
 	[a]="SELECT sum(points) FROM t"
+	[e]="SELECT count(at), sum(points) FROM t"
 	[b]="SELECT mql_score.decayed_sum(points, at, '7 days') FROM t"
 	[c]="SELECT sum(points * power(0.5, extract(epoch from ('$t0'::timestamptz - at)) / $HALF_LIFE_SECS)) FROM t"
 	[d]="SELECT sum(points * power(0.5, extract(epoch from ('$t0'::timestamptz - at))::float8 / $HALF_LIFE_SECS)) FROM t"
@@ -112,6 +115,7 @@ declare -A SQL_OF=(
 SQL_OF[B]=${SQL_OF[b]}		# (b) again, timed in the rounds of (c)
 declare -A NAME_OF=(
 	[a]="(a) floor: sum(points)"
+	[e]="(a2) count(at), sum(points)"
 	[b]="(b) mql_score.decayed_sum"
 	[c]="(c) hand-written SQL"
 	[d]="(c') hand-written, ::float8"
@@ -218,7 +222,7 @@ cpu_report() {
 
 echo "== timing: $RUNS rounds of the fast queries (ms per run, in order)"
 ticks=$(cpu_sample)
-run_rounds "$RUNS" 1 serial:a serial:b serial:d parallel:a parallel:b parallel:d jit:a jit:b
+run_rounds "$RUNS" 1 serial:a serial:e serial:b serial:d parallel:a parallel:e parallel:b parallel:d jit:a jit:b
 cpu_report "$ticks"
 echo "== timing: $SLOW_RUNS rounds of (c), ~2 minutes a round (no warm-up: the table is in shared_buffers)"
 ticks=$(cpu_sample)
@@ -236,7 +240,7 @@ verdict() { awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN {ok = (op == "<=") ? r <= 
 echo
 echo "== medians (ms), $ROWS rows: $RUNS runs each, (c) $SLOW_RUNS runs; fastest run in brackets"
 printf '  %-32s %21s %21s %9s\n' query serial "2 workers" speed-up
-for q in a b c d; do
+for q in a e b c d; do
 	printf '  %-32s %10.1f [%8.1f] %10.1f [%8.1f] %8.2fx\n' "${NAME_OF[$q]}" \
 		"${MED[serial:$q]}" "${MIN[serial:$q]}" "${MED[parallel:$q]}" "${MIN[parallel:$q]}" \
 		"$(ratio "${MED[serial:$q]}" "${MED[parallel:$q]}")"
@@ -266,6 +270,8 @@ show() {
 show "decayed_sum / floor, serial" serial:b serial:a "<=" 1.3
 show "decayed_sum / floor, 2 workers" parallel:b parallel:a "<=" 1.3
 show "decayed_sum / floor, serial, jit=on" jit:b jit:a
+show "decayed_sum / (a2), serial" serial:b serial:e
+show "decayed_sum / (a2), 2 workers" parallel:b parallel:e
 show "hand-written / decayed_sum, serial" serial:c serial:B ">=" 2
 show "hand-written / decayed_sum, 2 workers" parallel:c parallel:B ">=" 2
 show "hand-written ::float8 / decayed_sum, serial" serial:d serial:b

@@ -14,6 +14,33 @@
 
 PG_FUNCTION_INFO_V1(decayed_sum_trans);
 
+/* The last half-life argument seen by this call site, converted once. */
+typedef struct HalfLifeCache
+{
+	Interval	span;
+	int64		usecs;
+} HalfLifeCache;
+
+/* The half-life in microseconds; the argument is nearly always a constant. */
+static int64
+cached_half_life(FunctionCallInfo fcinfo, const Interval *span)
+{
+	HalfLifeCache *cache = fcinfo->flinfo->fn_extra;
+
+	if (cache == NULL || cache->span.time != span->time || cache->span.day != span->day ||
+		cache->span.month != span->month)
+	{
+		int64		usecs = half_life_usecs(span, "decayed_sum half_life");
+
+		if (cache == NULL)
+			cache = fcinfo->flinfo->fn_extra =
+				MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(HalfLifeCache));
+		cache->span = *span;
+		cache->usecs = usecs;
+	}
+	return cache->usecs;
+}
+
 /* Add one (points, at) row; rows with a NULL argument are skipped, as sum() does. */
 Datum
 decayed_sum_trans(PG_FUNCTION_ARGS)
@@ -38,7 +65,7 @@ decayed_sum_trans(PG_FUNCTION_ARGS)
 
 	points = PG_GETARG_FLOAT8(1);
 	at = PG_GETARG_TIMESTAMPTZ(2);
-	half_life = half_life_usecs(PG_GETARG_INTERVAL_P(3), "decayed_sum half_life");
+	half_life = cached_half_life(fcinfo, PG_GETARG_INTERVAL_P(3));
 	check_finite_double(points, "decayed_sum points");
 	check_finite_timestamp(at, "decayed_sum time");
 
