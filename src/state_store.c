@@ -236,6 +236,7 @@ store_lock_lead(StateStore *store, const char *model, const char *lead, LeadStat
 		TransactionId xwait;
 		TM_FailureData tmfd;
 		TM_Result	result;
+		Snapshot	latest;
 
 		if (!store_probe(store, model, lead))
 			return LOCK_ABSENT;
@@ -252,9 +253,10 @@ store_lock_lead(StateStore *store, const char *model, const char *lead, LeadStat
 			continue;
 		}
 
-		PushActiveSnapshot(GetLatestSnapshot());
+		latest = GetLatestSnapshot();	/* one snapshot for both: each costs a ProcArray scan */
+		PushActiveSnapshot(latest);
 		result = table_tuple_lock(store->lead_state.rel, &store->found->tts_tid,
-								  GetLatestSnapshot(), store->found,
+								  latest, store->found,
 								  GetCurrentCommandId(false), LockTupleNoKeyExclusive,
 								  skip_busy ? LockWaitSkip : LockWaitBlock, 0, &tmfd);
 		PopActiveSnapshot();
