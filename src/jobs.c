@@ -14,13 +14,13 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "jobs.h"
+#include "state_store.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "state_store.h"
 
 PG_FUNCTION_INFO_V1(mql_leads_of);
 PG_FUNCTION_INFO_V1(mql_recompute_leads);
