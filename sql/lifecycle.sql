@@ -119,11 +119,14 @@ SELECT count(*) AS leads_compared,
 FROM lead_state s JOIN reference r USING (lead) WHERE s.model = 'life';
 SELECT model, leads, events > 0 AS counted_events, finished_at IS NOT NULL AS finished, status FROM rescore_runs ORDER BY id;
 SELECT rescored_at >= config_changed_at AS up_to_date FROM model_status WHERE model = 'life';
--- a second rescore finds nothing to change (idempotent)
-CREATE TEMP TABLE before_rescore AS SELECT lead, engagement, events, fit, stage FROM lead_state WHERE model = 'life';
+-- a second rescore finds nothing to change (idempotent) and rewrites no row
+CREATE TEMP TABLE before_rescore AS SELECT lead, engagement, events, fit, stage, xmin::text AS version FROM lead_state WHERE model = 'life';
 CALL rescore('life');
-SELECT count(*) AS changed FROM lead_state s JOIN before_rescore b USING (lead)
-WHERE s.model = 'life' AND (s.engagement, s.events, s.fit, s.stage) IS DISTINCT FROM (b.engagement, b.events, b.fit, b.stage);
+SELECT count(*) AS changed, count(*) FILTER (WHERE s.xmin::text <> b.version) AS rewritten,
+       (SELECT count(*) FROM before_rescore) > 0 AS some_leads
+FROM lead_state s JOIN before_rescore b USING (lead)
+WHERE s.model = 'life' AND ((s.engagement, s.events, s.fit, s.stage) IS DISTINCT FROM (b.engagement, b.events, b.fit, b.stage)
+       OR s.xmin::text <> b.version);
 -- an interrupted run is resumed by the next one
 INSERT INTO rescore_runs (model, queued, status) VALUES ('life', 2, 'running');
 INSERT INTO rescore_queue VALUES ('life', '100'), ('life', '101');

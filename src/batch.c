@@ -857,6 +857,23 @@ store_verdict(ScoreBatch *batch, LeadDelta *d, StoreVerdict verdict, const LeadS
 		store_delete_lead(batch->store);
 }
 
+/*
+ * Apply a lead whose row we hold locked.  A row that would be rewritten
+ * unchanged (a rescore after edits that do not concern the lead) is left
+ * alone: no new row version, no WAL, no index or vacuum work.
+ */
+static void
+apply_locked(ScoreBatch *batch, LeadDelta *d, LeadState *state)
+{
+	/* apply_lead replaces stage and caps, never writes into them */
+	LeadState	before = *state;
+	StoreVerdict verdict = apply_lead(batch, d, state, true);
+
+	if (verdict == STORE_WRITE && lead_state_equal(&before, state))
+		verdict = STORE_NOTHING;
+	store_verdict(batch, d, verdict, state);
+}
+
 /* Serializes the creation of a model's new leads (held briefly). */
 static void
 creation_lock(ScoreBatch *batch, bool acquire)
@@ -909,7 +926,7 @@ batch_apply(ScoreBatch *batch)
 				deltas[i]->busy = true;
 				break;
 			case LOCK_FOUND:
-				store_verdict(batch, deltas[i], apply_lead(batch, deltas[i], &state, true), &state);
+				apply_locked(batch, deltas[i], &state);
 				break;
 		}
 	}
@@ -954,7 +971,7 @@ batch_apply(ScoreBatch *batch)
 					missing[i]->busy = true;
 					break;
 				case LOCK_FOUND:
-					store_verdict(batch, missing[i], apply_lead(batch, missing[i], &state, true), &state);
+					apply_locked(batch, missing[i], &state);
 					break;
 			}
 		}

@@ -76,6 +76,24 @@ lead_state_init(LeadState *state)
 	memset(state, 0, sizeof(LeadState));
 }
 
+bool
+lead_state_equal(const LeadState *a, const LeadState *b)
+{
+	return a->engagement == b->engagement &&
+		a->has_events == b->has_events &&
+		(!a->has_events || a->last_event_at == b->last_event_at) &&
+		a->events == b->events &&
+		a->fit == b->fit &&
+		(a->stage == NULL) == (b->stage == NULL) &&
+		(a->stage == NULL || (strcmp(a->stage, b->stage) == 0 &&
+							  a->stage_entered_at == b->stage_entered_at)) &&
+		a->has_due == b->has_due &&
+		(!a->has_due || a->due_at == b->due_at) &&
+		(a->caps == NULL) == (b->caps == NULL) &&
+		(a->caps == NULL || (VARSIZE_ANY(a->caps) == VARSIZE_ANY(b->caps) &&
+							 memcmp(a->caps, b->caps, VARSIZE_ANY(a->caps)) == 0));
+}
+
 /* Open one of our tables as range table entry `rti`. */
 static void
 store_open_table(StateStore *store, StoreTable *table, Oid relid, Index rti, Oid id_sequence)

@@ -32,6 +32,9 @@ typedef struct LeadState
 	bytea	   *caps;			/* NULL: no capped events */
 } LeadState;
 
+/* Would writing `b` over the row `a` was decoded from change nothing? */
+extern bool lead_state_equal(const LeadState *a, const LeadState *b);
+
 typedef struct StateStore StateStore;
 
 extern StateStore *store_open(void);
