@@ -14,9 +14,12 @@
  * reappear unchanged (same lead, time and matching rules) cancel out
  * first, so `UPDATE ... SET note = ...` leaves the state untouched.
  *
- * New leads are created under a short per-model lock after the ordered
- * pass over existing ones, so two batches never race to insert the same
- * lead and the ordered pass stays deadlock-free.
+ * Leads are locked, and new ones created, in one pass in key order, so
+ * concurrent batches cannot deadlock each other: a new lead is created in
+ * its place in that order, under a per-model creation lock that is never
+ * held while waiting for a lead, so two batches never insert the same
+ * lead.  (Creating new leads after the ordered pass, as this once did,
+ * let a batch wait out of order for a lead another batch created.)
  */
 #include "postgres.h"
 
@@ -62,9 +65,7 @@ typedef struct EventRecord
 
 typedef struct LeadDelta
 {
-	LeadKeyRef	key;			/* NUL-terminated copy */
-	uint32		hash;
-	char		status;
+	LeadKeyRef	key;			/* NUL-terminated copy, stored after the struct */
 	Decayed		points;			/* uncapped rules' ± points, decayed */
 	int64		events;			/* + new rows - old rows */
 	bool		has_new;
@@ -174,8 +175,21 @@ typedef enum StoreVerdict
 	STORE_DELETE
 } StoreVerdict;
 
+/*
+ * A bucket of the lead hash.  It stays small (32 bytes) so that a statement
+ * over 100k leads probes a few MB rather than tens, in random order: the
+ * delta and its key live apart, in one allocation.
+ */
+typedef struct LeadSlot
+{
+	LeadKeyRef	key;			/* points into the delta */
+	uint32		hash;
+	char		status;
+	LeadDelta  *delta;
+} LeadSlot;
+
 #define SH_PREFIX		leadmap
-#define SH_ELEMENT_TYPE LeadDelta
+#define SH_ELEMENT_TYPE LeadSlot
 #define SH_KEY_TYPE		LeadKeyRef
 #define SH_KEY			key
 #define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) (k).data, (k).len)
@@ -199,6 +213,7 @@ struct ScoreBatch
 	StageMoves	moves;
 	TimestampTz now;
 	bool		skip_busy;
+	bool		creating;		/* holds the model's creation lock */
 	LeadDelta **deltas;			/* after batch_apply: every lead, in key order */
 	int64		ndeltas;
 };
@@ -240,35 +255,25 @@ batch_delta(ScoreBatch *batch, const char *data, int len)
 {
 	LeadKeyRef	key = {data, len};
 	bool		found;
-	LeadDelta  *d = leadmap_insert(batch->leads, key, &found);
+	LeadSlot   *slot = leadmap_insert(batch->leads, key, &found);
 
 	if (!found)
 	{
-		char	   *copy = MemoryContextAlloc(batch->cxt, len + 1);
+		LeadDelta  *d = MemoryContextAllocZero(batch->cxt, sizeof(LeadDelta) + len + 1);
+		char	   *copy = (char *) (d + 1);
 
 		memcpy(copy, data, len);
 		copy[len] = '\0';
 		d->key.data = copy;
+		d->key.len = len;
 		decayed_init(&d->points, batch->model->half_life);
-		d->events = 0;
-		d->has_new = d->has_old = false;
 		d->promote_idx = -1;
-		d->promote_rule = 0;
-		d->ncapped = d->capped_size = 0;
-		d->capped = NULL;
-		d->nrecords = d->records_size = 0;
-		d->records = NULL;
-		d->recompute = false;
-		d->has_fit = false;
-		d->fit = 0.0;
 		d->action = ACTION_NONE;
 		d->action_stage = -1;
-		d->reason = NULL;
-		d->stored = false;
-		d->busy = false;
-		d->stage_before = d->stage_after = NULL;
+		slot->key = d->key;
+		slot->delta = d;
 	}
-	return d;
+	return slot->delta;
 }
 
 /* Grow a batch-owned array to hold one more element. */
@@ -478,7 +483,8 @@ bool
 batch_outcome(ScoreBatch *batch, const char *lead, const char **before, const char **after)
 {
 	LeadKeyRef	key = {lead, strlen(lead)};
-	LeadDelta  *d = leadmap_lookup(batch->leads, key);
+	LeadSlot   *slot = leadmap_lookup(batch->leads, key);
+	LeadDelta  *d = slot ? slot->delta : NULL;
 
 	*before = d ? d->stage_before : NULL;
 	*after = d ? d->stage_after : NULL;
@@ -874,7 +880,7 @@ apply_locked(ScoreBatch *batch, LeadDelta *d, LeadState *state)
 	store_verdict(batch, d, verdict, state);
 }
 
-/* Serializes the creation of a model's new leads (held briefly). */
+/* Serializes the creation of a model's new leads; never held while waiting for a lead. */
 static void
 creation_lock(ScoreBatch *batch, bool acquire)
 {
@@ -884,25 +890,74 @@ creation_lock(ScoreBatch *batch, bool acquire)
 	if (acquire)
 		LockDatabaseObject(ExtensionRelationId, config_objects()->extension, subid, ExclusiveLock);
 	else
+	{
+		store_flush(batch->store);	/* others must find the leads we created */
 		UnlockDatabaseObject(ExtensionRelationId, config_objects()->extension, subid, ExclusiveLock);
+	}
+	batch->creating = acquire;
+}
+
+/*
+ * Lock (or create) one lead and apply its delta.  A lead found absent is
+ * created only if it is still absent under the creation lock; holding
+ * that lock, we only try locks, and let it go before waiting.
+ */
+static void
+apply_in_order(ScoreBatch *batch, LeadDelta *d)
+{
+	const char *model = batch->model->name;
+
+	for (;;)
+	{
+		LeadState	state;
+
+		MemoryContextReset(batch->lead_cxt);
+		switch (store_lock_lead(batch->store, model, d->key.data, &state,
+								batch->skip_busy || batch->creating))
+		{
+			case LOCK_FOUND:
+				/* existing leads follow: let creators in */
+				if (batch->creating)
+					creation_lock(batch, false);
+				apply_locked(batch, d, &state);
+				return;
+			case LOCK_BUSY:
+				if (batch->skip_busy)
+				{
+					d->busy = true;
+					return;
+				}
+				creation_lock(batch, false);	/* then wait, in key order */
+				continue;
+			case LOCK_ABSENT:
+				if (!batch->creating)
+				{
+					creation_lock(batch, true);	/* and look again */
+					continue;
+				}
+				lead_state_init(&state);
+				if (apply_lead(batch, d, &state, false) == STORE_WRITE)
+					store_insert_lead(batch->store, model, d->key.data, &state);
+				return;
+		}
+	}
 }
 
 int64
 batch_apply(ScoreBatch *batch)
 {
-	const char *model = batch->model->name;
 	int64		n = batch->leads->members;
 	LeadDelta **deltas = MemoryContextAlloc(batch->cxt, sizeof(LeadDelta *) * Max(1, n));
-	LeadDelta **missing = MemoryContextAlloc(batch->cxt, sizeof(LeadDelta *) * Max(1, n));
-	int64		nmissing = 0,
-				i = 0;
+	int64		i = 0;
 	leadmap_iterator it;
-	LeadDelta  *d;
+	LeadSlot   *slot;
 	MemoryContext old = MemoryContextSwitchTo(batch->lead_cxt);
 
 	leadmap_start_iterate(batch->leads, &it);
-	while ((d = leadmap_iterate(batch->leads, &it)) != NULL)
+	while ((slot = leadmap_iterate(batch->leads, &it)) != NULL)
 	{
+		LeadDelta  *d = slot->delta;
+
 		if (d->nrecords > 0)
 			fold_records(batch, d);
 		deltas[i++] = d;
@@ -911,71 +966,11 @@ batch_apply(ScoreBatch *batch)
 	batch->deltas = deltas;
 	batch->ndeltas = n;
 
-	/* existing leads, locked in key order */
 	for (i = 0; i < n; i++)
-	{
-		LeadState	state;
-
-		MemoryContextReset(batch->lead_cxt);
-		switch (store_lock_lead(batch->store, model, deltas[i]->key.data, &state, batch->skip_busy))
-		{
-			case LOCK_ABSENT:
-				missing[nmissing++] = deltas[i];
-				break;
-			case LOCK_BUSY:
-				deltas[i]->busy = true;
-				break;
-			case LOCK_FOUND:
-				apply_locked(batch, deltas[i], &state);
-				break;
-		}
-	}
-
-	/* new leads: whoever holds the creation lock inserts; others update */
-	if (nmissing > 0)
-	{
-		int64		nretry = 0;
-
-		creation_lock(batch, true);
-		for (i = 0; i < nmissing; i++)
-		{
-			LeadState	state;
-
-			MemoryContextReset(batch->lead_cxt);
-			if (store_lead_exists(batch->store, model, missing[i]->key.data))
-			{
-				missing[nretry++] = missing[i];
-				continue;
-			}
-			lead_state_init(&state);
-			if (apply_lead(batch, missing[i], &state, false) == STORE_WRITE)
-				store_insert_lead(batch->store, model, missing[i]->key.data, &state);
-		}
+		apply_in_order(batch, deltas[i]);
+	if (batch->creating)
 		creation_lock(batch, false);
-
-		for (i = 0; i < nretry; i++)
-		{
-			LeadState	state;
-
-			MemoryContextReset(batch->lead_cxt);
-			switch (store_lock_lead(batch->store, model, missing[i]->key.data, &state, batch->skip_busy))
-			{
-				case LOCK_ABSENT:
-					ereport(ERROR,
-							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-							 errmsg("lead \"%s\" of model \"%s\" was removed concurrently",
-									missing[i]->key.data, model),
-							 errhint("Retry the transaction.")));
-					break;
-				case LOCK_BUSY:
-					missing[i]->busy = true;
-					break;
-				case LOCK_FOUND:
-					apply_locked(batch, missing[i], &state);
-					break;
-			}
-		}
-	}
+	store_flush(batch->store);
 	MemoryContextSwitchTo(old);
 	stage_moves_finish(&batch->moves, batch->model);
 

@@ -46,6 +46,9 @@ enum
 	SK_SOURCE = 0, SK_ROW_IDENTITY, SK_REASON, SK_AT, SK_MODEL, SK_RULE_ID, SK_LEAD, SK_ID, SK_NATTS
 };
 
+/* New rows buffered per table before a multi-insert (as COPY does). */
+#define STORE_BUFFER_ROWS 1000
+
 /* One table opened for writing. */
 typedef struct StoreTable
 {
@@ -53,6 +56,9 @@ typedef struct StoreTable
 	ResultRelInfo *rri;
 	TupleTableSlot *slot;		/* virtual slot for new rows */
 	Oid			id_sequence;	/* identity of the `id` column, if any */
+	bool		buffered;		/* no row triggers on INSERT: rows may wait */
+	int			nwaiting;
+	TupleTableSlot **waiting;	/* STORE_BUFFER_ROWS slots, made on first use */
 } StoreTable;
 
 struct StateStore
@@ -106,6 +112,13 @@ store_open_table(StateStore *store, StoreTable *table, Oid relid, Index rti, Oid
 	ExecOpenIndices(table->rri, false);
 	table->slot = ExecInitExtraTupleSlot(store->estate, RelationGetDescr(table->rel), &TTSOpsVirtual);
 	table->id_sequence = id_sequence;
+	/* a DBA's trigger on our table sees each row inserted as it comes */
+	table->buffered = table->rri->ri_TrigDesc == NULL ||
+		!(table->rri->ri_TrigDesc->trig_insert_before_row ||
+		  table->rri->ri_TrigDesc->trig_insert_after_row ||
+		  table->rri->ri_TrigDesc->trig_insert_new_table);
+	table->nwaiting = 0;
+	table->waiting = NULL;
 	MemoryContextSwitchTo(old);
 }
 
@@ -168,6 +181,7 @@ store_close_table(StoreTable *table)
 void
 store_close(StateStore *store)
 {
+	store_flush(store);
 	index_endscan(store->dirty_scan);
 	index_close(store->pk_index, NoLock);
 	store_close_table(&store->lead_state);
@@ -228,21 +242,67 @@ store_encode(StateStore *store, const char *model, const char *lead, const LeadS
 	return ExecStoreVirtualTuple(slot);
 }
 
-/* Position the dirty scan on (model, lead); true if a version exists. */
+/* Whether a fresh MVCC snapshot sees a version of the lead keyed in `store->keys`. */
+static bool
+store_committed_version(StateStore *store)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	IndexScanDesc scan = index_beginscan(store->lead_state.rel, store->pk_index, snapshot, 2, 0);
+	bool		found;
+
+	index_rescan(scan, store->keys, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, store->found);
+	index_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	return found;
+}
+
+/*
+ * Position the dirty scan on (model, lead); true if a version exists.
+ *
+ * A dirty-snapshot index scan is not atomic: when another transaction
+ * moves the row to a new heap tuple (a non-HOT update) and commits between
+ * our reading the index page and fetching the old tuple, the old tuple is
+ * dead and the new index entry unseen.  Calling such a lead absent would
+ * have us lock it later, out of key order: a deadlock.  So when entries
+ * matched but none led to a live row, a fresh MVCC snapshot (which sees
+ * every row committed before it) decides whether to look again.  The
+ * retries are bounded: a row deleted by this very command stays visible
+ * to that snapshot.
+ */
 static bool
 store_probe(StateStore *store, const char *model, const char *lead)
 {
-	MemoryContext old;
-	bool		found;
+	IndexScanDesc scan = store->dirty_scan;
 
 	/* the keys live until the next probe; the scan's own state, for good */
 	store->keys[0].sk_argument = CStringGetTextDatum(model);
 	store->keys[1].sk_argument = CStringGetTextDatum(lead);
-	old = MemoryContextSwitchTo(store->estate->es_query_cxt);
-	index_rescan(store->dirty_scan, store->keys, 2, NULL, 0);
-	found = index_getnext_slot(store->dirty_scan, ForwardScanDirection, store->found);
-	MemoryContextSwitchTo(old);
-	return found;
+	for (int attempt = 0;; attempt++)
+	{
+		MemoryContext old = MemoryContextSwitchTo(store->estate->es_query_cxt);
+		bool		matched = false;
+		bool		found = false;
+
+		index_rescan(scan, store->keys, 2, NULL, 0);
+		for (;;)
+		{
+			if (!scan->xs_heap_continue)
+			{
+				if (index_getnext_tid(scan, ForwardScanDirection) == NULL)
+					break;
+				matched = true;
+			}
+			if (index_fetch_heap(scan, store->found))
+			{
+				found = true;
+				break;
+			}
+		}
+		MemoryContextSwitchTo(old);
+		if (found || !matched || attempt == 8 || !store_committed_version(store))
+			return found;
+	}
 }
 
 LockResult
@@ -297,12 +357,6 @@ store_lock_lead(StateStore *store, const char *model, const char *lead, LeadStat
 }
 
 bool
-store_lead_exists(StateStore *store, const char *model, const char *lead)
-{
-	return store_probe(store, model, lead);
-}
-
-bool
 state_read_lead(const char *model, const char *lead, LeadState *state)
 {
 	Relation	rel = table_open(config_objects()->lead_state, AccessShareLock);
@@ -337,13 +391,68 @@ store_update_lead(StateStore *store, const char *model, const char *lead, const 
 							 store->found, slot);
 }
 
+/* Write the rows waiting for `table`: heap pages in one go, then their index entries. */
+static void
+store_flush_table(StateStore *store, StoreTable *table)
+{
+	CommandId	cid = GetCurrentCommandId(true);
+
+	if (table->nwaiting == 0)
+		return;
+	store->estate->es_output_cid = cid;
+	table_multi_insert(table->rel, table->waiting, table->nwaiting, cid, 0, NULL);
+	for (int i = 0; i < table->nwaiting; i++)
+	{
+		if (table->rri->ri_NumIndices > 0)
+			list_free(ExecInsertIndexTuples(table->rri, table->waiting[i], store->estate,
+											false, false, NULL, NIL));
+		ExecClearTuple(table->waiting[i]);
+	}
+	table->nwaiting = 0;
+}
+
+void
+store_flush(StateStore *store)
+{
+	store_flush_table(store, &store->lead_state);
+	store_flush_table(store, &store->history);
+	store_flush_table(store, &store->skipped);
+}
+
+/*
+ * Insert the row held by `table->slot`.  Without INSERT row triggers the
+ * row is checked now and written with the next flush; with them, at once.
+ */
+static void
+store_insert_row(StateStore *store, StoreTable *table)
+{
+	TupleTableSlot *slot = table->slot;
+	MemoryContext old;
+
+	store->estate->es_output_cid = GetCurrentCommandId(true);
+	if (!table->buffered)
+	{
+		ExecSimpleRelationInsert(table->rri, store->estate, slot);
+		return;
+	}
+	if (table->rel->rd_att->constr)
+		ExecConstraints(table->rri, slot, store->estate);
+	old = MemoryContextSwitchTo(store->estate->es_query_cxt);
+	if (table->waiting == NULL)
+		table->waiting = palloc0(sizeof(TupleTableSlot *) * STORE_BUFFER_ROWS);
+	if (table->waiting[table->nwaiting] == NULL)
+		table->waiting[table->nwaiting] = table_slot_create(table->rel, &store->estate->es_tupleTable);
+	ExecCopySlot(table->waiting[table->nwaiting++], slot);
+	MemoryContextSwitchTo(old);
+	if (table->nwaiting == STORE_BUFFER_ROWS)
+		store_flush_table(store, table);
+}
+
 void
 store_insert_lead(StateStore *store, const char *model, const char *lead, const LeadState *state)
 {
-	TupleTableSlot *slot = store_encode(store, model, lead, state);
-
-	store->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecSimpleRelationInsert(store->lead_state.rri, store->estate, slot);
+	store_encode(store, model, lead, state);
+	store_insert_row(store, &store->lead_state);
 }
 
 void
@@ -360,8 +469,7 @@ store_append(StateStore *store, StoreTable *table, int id_col)
 	table->slot->tts_values[id_col] = Int64GetDatum(nextval_internal(table->id_sequence, false));
 	table->slot->tts_isnull[id_col] = false;
 	ExecStoreVirtualTuple(table->slot);
-	store->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecSimpleRelationInsert(table->rri, store->estate, table->slot);
+	store_insert_row(store, table);
 }
 
 static Datum

@@ -55,16 +55,18 @@ typedef enum LockResult
 extern LockResult store_lock_lead(StateStore *store, const char *model, const char *lead,
 								  LeadState *state, bool skip_busy);
 
-/* Whether any version of the row exists, committed or not; never waits. */
-extern bool store_lead_exists(StateStore *store, const char *model, const char *lead);
-
 /* Read a lead's row as of the active snapshot, for readers; false if absent. */
 extern bool state_read_lead(const char *model, const char *lead, LeadState *state);
 
 /* Write back the row found by the last store_lock_lead(). */
 extern void store_update_lead(StateStore *store, const char *model, const char *lead, const LeadState *state);
 
-/* Insert a new lead's row. */
+/*
+ * Insert a new lead's row.  New rows of lead_state, stage_history and
+ * skipped may wait in memory until store_flush() (or store_close()), which
+ * must come before anything looks for them.
+ */
+extern void store_flush(StateStore *store);
 extern void store_insert_lead(StateStore *store, const char *model, const char *lead, const LeadState *state);
 
 /* Delete the row found by the last store_lock_lead(). */
