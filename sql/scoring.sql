@@ -205,6 +205,25 @@ RESET work_mem;
 SELECT count(*) AS leads, sum(events) AS events, sum(engagement) AS engagement
 FROM lead_state WHERE model = 'flat' AND lead::int >= 5000;
 
+-- new state and history rows are written in bulk (1,000 at a time); a
+-- DBA's row trigger on stage_history still fires for every move
+INSERT INTO events (contact, at, kind) SELECT 6000 + g, '2026-04-02', 'download' FROM generate_series(1, 1200) g;
+SELECT count(*) AS new_leads, count(*) FILTER (WHERE stage = 'subscriber') AS subscribers,
+       (SELECT count(*) FROM stage_history WHERE model = 'flat' AND lead::int > 6000) AS history_rows
+FROM lead_state WHERE model = 'flat' AND lead::int > 6000;
+CREATE TABLE moves_seen (lead text, to_stage text);
+CREATE FUNCTION note_move() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO moves_seen VALUES (NEW.lead, NEW.to_stage);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER note_move AFTER INSERT ON stage_history FOR EACH ROW EXECUTE FUNCTION note_move();
+INSERT INTO events (contact, at, kind) SELECT 8000 + g, '2026-04-02', 'download' FROM generate_series(1, 1200) g;
+SELECT count(*) AS moves_seen, count(DISTINCT lead) AS leads, min(to_stage), max(to_stage) FROM moves_seen;
+DROP TRIGGER note_move ON stage_history;
+DROP FUNCTION note_move();
+DROP TABLE moves_seen;
+
 SELECT untrack('events', 'flat') > 0 AS untracked;
 DROP TABLE events, contacts;
 DELETE FROM models WHERE name IN ('flat', 'daily', 'follow');
