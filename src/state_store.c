@@ -305,19 +305,30 @@ store_probe(StateStore *store, const char *model, const char *lead)
 	}
 }
 
+/*
+ * Lock a lead's row, waiting for whoever writes it.  While we wait we hold
+ * the row's tuple lock, as heap_lock_tuple does, so waiters are served in
+ * arrival order: without it, every waiter wakes at the writer's commit and
+ * the fastest takes the row.
+ */
 LockResult
 store_lock_lead(StateStore *store, const char *model, const char *lead, LeadState *state,
 				bool skip_busy)
 {
+	Relation	rel = store->lead_state.rel;
+	ItemPointerData queued_at;
+	bool		queued = false;
+	LockResult	result = LOCK_ABSENT;
+
 	for (;;)
 	{
 		TransactionId xwait;
 		TM_FailureData tmfd;
-		TM_Result	result;
+		TM_Result	locked;
 		Snapshot	latest;
 
 		if (!store_probe(store, model, lead))
-			return LOCK_ABSENT;
+			break;
 		ExecMaterializeSlot(store->found);
 
 		/* a transaction is inserting, updating or deleting it: wait */
@@ -326,34 +337,42 @@ store_lock_lead(StateStore *store, const char *model, const char *lead, LeadStat
 		if (TransactionIdIsValid(xwait))
 		{
 			if (skip_busy)
-				return LOCK_BUSY;
-			XactLockTableWait(xwait, store->lead_state.rel, &store->found->tts_tid, XLTW_Lock);
+			{
+				result = LOCK_BUSY;
+				break;
+			}
+			if (!queued)
+			{
+				queued_at = store->found->tts_tid;
+				LockTuple(rel, &queued_at, ExclusiveLock);	/* heap's mode for NoKeyExclusive */
+				queued = true;
+			}
+			XactLockTableWait(xwait, rel, &store->found->tts_tid, XLTW_Lock);
 			continue;
 		}
 
 		latest = GetLatestSnapshot();	/* one snapshot for both: each costs a ProcArray scan */
 		PushActiveSnapshot(latest);
-		result = table_tuple_lock(store->lead_state.rel, &store->found->tts_tid,
-								  latest, store->found,
+		locked = table_tuple_lock(rel, &store->found->tts_tid, latest, store->found,
 								  GetCurrentCommandId(false), LockTupleNoKeyExclusive,
 								  skip_busy ? LockWaitSkip : LockWaitBlock, 0, &tmfd);
 		PopActiveSnapshot();
-		switch (result)
+		if (locked == TM_Updated || locked == TM_Deleted)
+			continue;			/* changed under us: look again */
+		if (locked == TM_WouldBlock)
+			result = LOCK_BUSY;
+		else if (locked == TM_Ok)
 		{
-			case TM_Ok:
-				store_decode(store->found, state);
-				return LOCK_FOUND;
-			case TM_WouldBlock:
-				return LOCK_BUSY;
-			case TM_Updated:
-			case TM_Deleted:
-				continue;		/* changed under us: look again */
-			case TM_SelfModified:
-			case TM_Invisible:
-			default:
-				elog(ERROR, "unexpected lock result %d on mql_score.lead_state", (int) result);
+			store_decode(store->found, state);
+			result = LOCK_FOUND;
 		}
+		else
+			elog(ERROR, "unexpected lock result %d on mql_score.lead_state", (int) locked);
+		break;
 	}
+	if (queued)
+		UnlockTuple(rel, &queued_at, ExclusiveLock);
+	return result;
 }
 
 bool
