@@ -280,8 +280,8 @@ END $$;
 CREATE TABLE diff.pretrack AS SELECT max(id) AS max_id FROM diff.app_events;
 
 --------------------------------------------------------------------------
--- Models, stages and rules (fixed for the whole run: rule edits apply to
--- new events only, so they would make the reference differ)
+-- Models, stages and rules (fixed until the last phase: rule edits apply
+-- to new events only, so the reference differs until rescore())
 --------------------------------------------------------------------------
 INSERT INTO mql_score.models (name, half_life, demote, notify, description) VALUES
 	('diff_decay', '7 days', false, true, 'differential test: 7-day half-life'),
@@ -820,6 +820,57 @@ BEGIN
 	DROP TABLE unscorable, skipped_rows, not_skipped;
 END $$;
 
+-- n random edits of the models' rules and half-lives, as a DBA makes
+-- them between quarters: points (negative and fractional too), caps,
+-- once, enabled, conditions (swapped among those valid for the rule's
+-- source), new rules and deleted ones.  Returns the edits made, by kind.
+CREATE FUNCTION diff.edit_rules(n int) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	kinds text[] := ARRAY['points', 'cap', 'once', 'enabled', 'condition', 'new rule', 'deleted rule', 'half-life'];
+	made int[] := array_fill(0, ARRAY[8]);
+	k int;
+	r mql_score.rules;
+BEGIN
+	FOR i IN 1 .. n LOOP
+		k := 1 + floor(random() * 8)::int;
+		SELECT * INTO r FROM mql_score.rules WHERE model LIKE 'diff\_%' ORDER BY id
+		OFFSET floor(random() * (SELECT count(*) FROM mql_score.rules WHERE model LIKE 'diff\_%')) LIMIT 1;
+		CASE k
+		WHEN 1 THEN
+			UPDATE mql_score.rules SET points = round((random() * 70 - 20)::numeric, 1) WHERE id = r.id;
+		WHEN 2 THEN
+			UPDATE mql_score.rules SET once = false,
+				max_per_day = CASE WHEN random() < 0.3 THEN NULL ELSE 1 + floor(random() * 4)::int END
+			WHERE id = r.id;
+		WHEN 3 THEN
+			UPDATE mql_score.rules SET once = NOT once WHERE id = r.id;
+		WHEN 4 THEN
+			UPDATE mql_score.rules SET enabled = NOT enabled WHERE id = r.id;
+		WHEN 5 THEN
+			UPDATE mql_score.rules SET condition = CASE WHEN random() < 0.3 THEN NULL ELSE
+				(SELECT c.condition FROM mql_score.rules c
+				 WHERE c.source = r.source AND c.condition IS NOT NULL ORDER BY c.id
+				 OFFSET floor(random() * (SELECT count(*) FROM mql_score.rules c2
+				                          WHERE c2.source = r.source AND c2.condition IS NOT NULL)) LIMIT 1) END
+			WHERE id = r.id;
+		WHEN 6 THEN
+			INSERT INTO mql_score.rules (model, source, event_type, points, max_per_day, once, description)
+			SELECT r.model, r.source, e.event_type, round((random() * 40 - 5)::numeric, 1),
+			       CASE WHEN random() < 0.5 THEN 1 + floor(random() * 3)::int END, random() < 0.2,
+			       'added by diff.edit_rules'
+			FROM (SELECT DISTINCT event_type FROM mql_score.rules WHERE model = r.model ORDER BY 1) e
+			ORDER BY e.event_type OFFSET floor(random() * 3) LIMIT 1;
+		WHEN 7 THEN
+			DELETE FROM mql_score.rules WHERE id = r.id;
+		WHEN 8 THEN
+			UPDATE mql_score.models SET half_life = (ARRAY['7 days', '3 days', '1 mon', '36 hours'])[1 + floor(random() * 4)::int]::interval
+			WHERE name = r.model AND half_life IS NOT NULL;
+		END CASE;
+		made[k] := made[k] + 1;
+	END LOOP;
+	RETURN QUERY SELECT format('%s: %s', kinds[i], made[i]) FROM generate_series(1, 8) i;
+END $$;
+
 --------------------------------------------------------------------------
 -- The run: four phases, checked after each
 --------------------------------------------------------------------------
@@ -857,6 +908,16 @@ CALL diff.run(:phase_events);
 SELECT * FROM diff.check('after phase 4');
 SELECT * FROM diff.check_explain();
 SELECT * FROM diff.check_skipped();
+
+-- random rule and half-life edits, then rescore(): every lead equals the
+-- reference under the edited rules, and explain() follows them
+SELECT * FROM diff.edit_rules(40);
+SELECT count(*) AS rules_after_edits FROM mql_score.rules WHERE model LIKE 'diff\_%';
+CALL mql_score.rescore('diff_decay', batch_size => 500);
+CALL mql_score.rescore('diff_month', batch_size => 500);
+CALL mql_score.rescore('diff_flat', batch_size => 500);
+SELECT * FROM diff.check('after random rule edits and rescore()');
+SELECT * FROM diff.check_explain();
 
 -- what was applied
 \if :{?diff_timing}
