@@ -160,6 +160,18 @@ UPDATE lead_state SET last_event_at = last_event_at - interval '2 days', due_at 
 WHERE model = 'fade' AND lead = '501';
 CALL refresh_stages();
 SELECT lead, stage FROM lead_state WHERE model = 'fade' AND lead = '501';
+-- the lowest automatic stage has no lower one to decay into: a lead in it is never due
+CREATE TABLE floor_events (contact bigint, at timestamptz, kind text);
+CREATE INDEX ON floor_events (contact);
+INSERT INTO models (name, half_life, demote) VALUES ('floor', '1 day', true);
+INSERT INTO stages (model, name, position, min_score) VALUES ('floor', 'lead', 1, 10), ('floor', 'mql', 2, 50);
+INSERT INTO rules (model, event_type, points) VALUES ('floor', 'visit', 30);
+SELECT track('floor_events', 'contact', 'at', 'kind', model => 'floor') AS tracked;
+INSERT INTO floor_events VALUES (1, now() - interval '1 hour', 'visit'), (2, now() - interval '1 hour', 'visit'), (2, now(), 'visit');
+SELECT lead, stage, due_at IS NOT NULL AS has_due FROM lead_state WHERE model = 'floor' ORDER BY lead;
+SELECT untrack('floor_events', 'floor') AS untracked;
+DROP TABLE floor_events;
+DELETE FROM models WHERE name = 'floor';
 -- the due leads are found through the due index, whatever the number of other leads
 EXPLAIN (COSTS OFF) SELECT s.lead, s.due_at FROM lead_state s
 WHERE s.model = 'fade' AND s.due_at <= now() AND (s.due_at, s.lead) > ('-infinity', '') ORDER BY s.due_at, s.lead LIMIT 1000;

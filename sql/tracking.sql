@@ -87,6 +87,7 @@ ALTER TABLE crm.activity ALTER COLUMN "Occurred At" TYPE timestamp;
 DROP TABLE crm.activity;
 \set VERBOSITY sqlstate
 ALTER TABLE crm.activity DROP COLUMN contact_id;
+ALTER TABLE crm.activity ALTER COLUMN kind TYPE varchar(20);
 DROP TABLE crm.activity;
 \set VERBOSITY default
 -- ... unless CASCADE, which untracks (and removes the table's contribution)

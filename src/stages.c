@@ -202,8 +202,8 @@ stage_due_at(const ModelConfig *model, LeadState *state)
 	if (model->half_life == 0 || !state->has_events || v == 0.0)
 		return;
 
-	/* decaying down out of the current automatic stage */
-	if (model->demote && current >= 0 && model->stages[current].automatic && v > 0)
+	/* decaying down out of the current automatic stage, if there is a lower one */
+	if (model->demote && current > lowest_automatic(model) && model->stages[current].automatic && v > 0)
 	{
 		double		gap = model->stages[current].min_score - state->fit;
 
