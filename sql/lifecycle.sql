@@ -172,6 +172,35 @@ SELECT lead, stage, due_at IS NOT NULL AS has_due FROM lead_state WHERE model = 
 SELECT untrack('floor_events', 'floor') AS untracked;
 DROP TABLE floor_events;
 DELETE FROM models WHERE name = 'floor';
+
+-- recomputations promote like the events they count: track() over rows
+-- holding a promoting event, and rescore after a promote_to rule is added;
+-- a lead a person moved after its event stays where they put it
+CREATE TABLE promo_events (contact bigint, at timestamptz, kind text);
+CREATE INDEX ON promo_events (contact);
+INSERT INTO models (name, half_life) VALUES ('promo', '30 days');
+INSERT INTO stages (model, name, position, min_score) VALUES ('promo', 'lead', 1, 0), ('promo', 'mql', 2, 50), ('promo', 'sql', 3, NULL);
+INSERT INTO rules (model, event_type, points, promote_to) VALUES ('promo', 'demo_request', 20, 'sql');
+INSERT INTO rules (model, event_type, points) VALUES ('promo', 'visit', 5);
+INSERT INTO promo_events VALUES (1, now() - interval '3 days', 'demo_request'), (2, now() - interval '3 days', 'visit'),
+	(3, now() - interval '3 days', 'visit'), (4, now() - interval '3 days', 'visit');
+SELECT track('promo_events', 'contact', 'at', 'kind', model => 'promo') AS tracked;
+SELECT lead, stage FROM lead_state WHERE model = 'promo' ORDER BY lead;
+-- sales hands lead 1 back; moves lead 4 to mql before its webinar, lead 3 after
+SELECT recycle(1, 'promo', 'not ready') AS now_in;
+SELECT set_stage(4, 'mql', 'promo', 'asked for a call') AS left_stage;
+INSERT INTO promo_events VALUES (2, now() - interval '1 day', 'webinar'), (3, now() - interval '1 day', 'webinar'),
+	(4, now(), 'webinar');
+SELECT set_stage(3, 'mql', 'promo', 'asked for a call') AS left_stage;
+-- webinars now promote: rescore moves leads 2 and 4, not 3
+INSERT INTO rules (model, event_type, points, promote_to) VALUES ('promo', 'webinar', 10, 'sql');
+CALL rescore('promo');
+SELECT lead, stage FROM lead_state WHERE model = 'promo' ORDER BY lead;
+SELECT lead, from_stage, to_stage, cause, r.event_type AS by_rule
+FROM stage_history h LEFT JOIN rules r ON r.id = h.rule_id WHERE h.model = 'promo' ORDER BY h.id;
+SELECT untrack('promo_events', 'promo') AS untracked;
+DROP TABLE promo_events;
+DELETE FROM models WHERE name = 'promo';
 -- the due leads are found through the due index, whatever the number of other leads
 EXPLAIN (COSTS OFF) SELECT s.lead, s.due_at FROM lead_state s
 WHERE s.model = 'fade' AND s.due_at <= now() AND (s.due_at, s.lead) > ('-infinity', '') ORDER BY s.due_at, s.lead LIMIT 1000;

@@ -670,6 +670,34 @@ apply_increment(LeadDelta *d, LeadState *state, const ModelConfig *model,
 	return true;
 }
 
+/*
+ * A recomputation (track(), rescore, ...) promotes like the events it
+ * counts: to a rule's promote_to stage above the lead's, unless a person
+ * moved the lead after the rule's latest counted event (a lead sales
+ * handed back stays back).
+ */
+static void
+promote_from_rows(const ModelConfig *model, const char *lead, const LeadState *state,
+				  const Recomputed *r, int *promote_idx, int64 *promote_rule)
+{
+	int			current = stage_index(model, state->stage);
+	bool		looked = false;
+	TimestampTz moved_at = DT_NOBEGIN;
+
+	for (int i = 0; i < model->nrules; i++)
+	{
+		RuleConfig *rule = &model->rules[i];
+
+		if (r->rules[i].events == 0 || rule->promote_idx <= Max(current, *promote_idx))
+			continue;
+		if (!looked)
+			moved_at = stage_last_manual_move(model->name, lead);
+		looked = true;
+		if (r->rules[i].last_counted > moved_at)
+			promote_candidate(rule, promote_idx, promote_rule);
+	}
+}
+
 /* Replace the lead's scoring state by a recomputation from its rows. */
 static bool
 apply_recompute(LeadDelta *d, LeadState *state, ModelConfig *model,
@@ -707,6 +735,7 @@ apply_recompute(LeadDelta *d, LeadState *state, ModelConfig *model,
 		if (entry && e->at <= entry->max_counted)
 			promote_candidate(e->rule, promote_idx, promote_rule);
 	}
+	promote_from_rows(model, d->key.data, state, &r, promote_idx, promote_rule);
 	return true;
 }
 

@@ -79,6 +79,16 @@ capped_add(CappedHits *hits, RuleConfig *rule, TimestampTz at)
 	hits->n++;
 }
 
+/* Count one event of a rule. */
+static void
+rule_total_add(RuleTotal *total, const RuleConfig *rule, TimestampTz at)
+{
+	decayed_add_event(&total->sum, rule->points, at);
+	if (total->events == 0 || at > total->last_counted)
+		total->last_counted = at;
+	total->events++;
+}
+
 static int
 capped_compare(const void *a, const void *b)
 {
@@ -140,10 +150,7 @@ recompute_table(TrackingConfig *tc, const char *lead, Recomputed *out, CappedHit
 				if (rule->cap > 0)
 					capped_add(hits, rule, row.at);
 				else
-				{
-					decayed_add_event(&out->rules[rule->index].sum, rule->points, row.at);
-					out->rules[rule->index].events++;
-				}
+					rule_total_add(&out->rules[rule->index], rule, row.at);
 			}
 			ExecClearTuple(slot);
 		}
@@ -174,8 +181,7 @@ recompute_caps(CappedHits *hits, Recomputed *out)
 				continue;
 			entry->count++;
 			entry->max_counted = hits->hits[i].at;
-			decayed_add_event(&out->rules[rule->index].sum, rule->points, hits->hits[i].at);
-			out->rules[rule->index].events++;
+			rule_total_add(&out->rules[rule->index], rule, hits->hits[i].at);
 		}
 	}
 }

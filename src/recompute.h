@@ -21,6 +21,7 @@ typedef struct RuleTotal
 {
 	Decayed		sum;			/* decayed points of the rule's counted events */
 	int64		events;			/* counted events */
+	TimestampTz last_counted;	/* the latest of them */
 } RuleTotal;
 
 typedef struct Recomputed

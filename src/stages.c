@@ -11,9 +11,11 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "common/shortest_dec.h"
 #include "decayed.h"
+#include "executor/spi.h"
 #include "stages.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -170,8 +172,10 @@ stage_evaluate(StateStore *store, StageMoves *moves, const ModelConfig *model,
 	{
 		bool		promoted = promote_idx > reached;
 
+		/* an event's promotion says "promote"; a rescore's or track()'s keeps its cause */
 		stage_move(store, moves, model, lead, state, target, score,
-				   promoted ? "promote" : cause, promoted ? promote_rule : 0, NULL);
+				   promoted && strcmp(cause, "event") == 0 ? "promote" : cause,
+				   promoted ? promote_rule : 0, NULL);
 	}
 	else if (model->demote && current >= 0 && model->stages[current].automatic &&
 			 reached < current)
@@ -182,6 +186,29 @@ stage_evaluate(StateStore *store, StageMoves *moves, const ModelConfig *model,
 			stage_move(store, moves, model, lead, state, to, score, cause, 0, NULL);
 	}
 	stage_due_at(model, state);
+}
+
+TimestampTz
+stage_last_manual_move(const char *model, const char *lead)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2] = {CStringGetTextDatum(model), CStringGetTextDatum(lead)};
+	TimestampTz result = DT_NOBEGIN;
+	bool		isnull;
+	Datum		at;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT pg_catalog.max(at) FROM mql_score.stage_history "
+							  "WHERE model OPERATOR(pg_catalog.=) $1 AND lead OPERATOR(pg_catalog.=) $2 "
+							  "AND cause OPERATOR(pg_catalog.=) ANY ('{manual,recycle}'::pg_catalog.text[])",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading the stage history of lead \"%s\" failed", lead);
+	at = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		result = DatumGetTimestampTz(at);
+	SPI_finish();
+	return result;
 }
 
 /* Time at which `v·2^-(t-L)/h` crosses `level` (same sign, |v| > |level|). */

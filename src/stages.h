@@ -31,8 +31,8 @@ extern void stage_moves_init(StageMoves *moves);
  * automatic stage its score reaches or to `promote_idx` if higher; down
  * (demote models, automatic stages only) to what the score supports.  A
  * move updates `state`, appends to stage_history with `cause` (or
- * 'promote' when the promotion decided it) and queues a NOTIFY.  Then
- * recomputes state->due_at.
+ * 'promote' when an event's promotion decided it) and queues a NOTIFY.
+ * Then recomputes state->due_at.
  */
 extern void stage_evaluate(StateStore *store, StageMoves *moves, const ModelConfig *model,
 						   const char *lead, LeadState *state, TimestampTz t,
@@ -45,6 +45,9 @@ extern void stage_move(StateStore *store, StageMoves *moves, const ModelConfig *
 
 /* Send the notifications still owed (a summary past the limit). */
 extern void stage_moves_finish(StageMoves *moves, const ModelConfig *model);
+
+/* When a person last moved the lead (set_stage, recycle); DT_NOBEGIN if never. */
+extern TimestampTz stage_last_manual_move(const char *model, const char *lead);
 
 /* The time decay alone moves the lead's stage, if it ever does. */
 extern void stage_due_at(const ModelConfig *model, LeadState *state);
