@@ -568,15 +568,21 @@ config_free(ConfigCache *version)
 	MemoryContextDelete(version->cxt);
 }
 
-void
-config_acquire(void)
+static void
+hold_current(void)
 {
 	if (nheld >= MAX_HOLDS)
 		elog(ERROR, "mql_score configuration held too deeply");
-	if (cache == NULL || cache_stale)
-		config_build();
 	cache->refcount++;
 	held[nheld++] = cache;
+}
+
+void
+config_acquire(void)
+{
+	if (cache == NULL || cache_stale)
+		config_build();
+	hold_current();
 }
 
 void
@@ -599,6 +605,14 @@ config_refresh(ModelConfig *model)
 		config_build();
 	if (model->generation == cache->generation)
 		return model;
+
+	/*
+	 * The caller will use the current version: hold it, or the next rebuild
+	 * (another invalidation, e.g. a sinval reset) would free it under them.
+	 * One hold is enough; holds end with the transaction at the latest.
+	 */
+	if (cache->refcount == 0)
+		hold_current();
 	return config_model(model->name, true);
 }
 
