@@ -4,8 +4,8 @@
 # backend) and assertions, on a server running under valgrind memcheck.
 # Prints the valgrind reports whose stack passes through mql_score and exits
 # non-zero if there is any, or if a test fails.  Separate from
-# test/check.sh because it is slow (about an hour on 2 vCPUs, 22 minutes of
-# it in the differential test).
+# test/check.sh because it is slow (about 30 minutes on 2 vCPUs, 22 of them
+# in the differential test).
 #
 # Why not AddressSanitizer: the stock server is not instrumented, so the
 # ASan runtime would have to be preloaded, and Debian 12's postgres hangs
