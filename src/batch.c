@@ -691,8 +691,10 @@ promote_from_rows(const ModelConfig *model, const char *lead, const LeadState *s
 		if (r->rules[i].events == 0 || rule->promote_idx <= Max(current, *promote_idx))
 			continue;
 		if (!looked)
+		{
 			moved_at = stage_last_manual_move(model->name, lead);
-		looked = true;
+			looked = true;
+		}
 		if (r->rules[i].last_counted > moved_at)
 			promote_candidate(rule, promote_idx, promote_rule);
 	}

@@ -63,14 +63,21 @@ typedef struct ConfigCache
  * `cache` is the current version.  A version someone still holds stays
  * alive after a newer one replaces it (config_refresh), and is freed when
  * its last holder lets go.  Holders nest, so a stack records what each
- * config_acquire() took.
+ * config_acquire() took, and above it what config_refresh() took for the
+ * same holder: config_release() lets go of both.
  */
 #define MAX_HOLDS 64
+
+typedef struct ConfigHold
+{
+	ConfigCache *version;
+	bool		by_refresh;
+} ConfigHold;
 
 static ConfigCache *cache = NULL;
 static bool cache_stale = true;
 static uint64 generations = 0;
-static ConfigCache *held[MAX_HOLDS];
+static ConfigHold held[MAX_HOLDS];
 static int	nheld = 0;
 
 static void check_fed_by(Relation rel, Oid root, const char *what, int id);
@@ -112,7 +119,7 @@ config_xact_callback(XactEvent event, void *arg)
 		return;
 	while (nheld > 0)
 	{
-		ConfigCache *version = held[--nheld];
+		ConfigCache *version = held[--nheld].version;
 
 		if (--version->refcount == 0 && version != cache)
 			config_free(version);
@@ -569,12 +576,14 @@ config_free(ConfigCache *version)
 }
 
 static void
-hold_current(void)
+hold_current(bool by_refresh)
 {
 	if (nheld >= MAX_HOLDS)
 		elog(ERROR, "mql_score configuration held too deeply");
 	cache->refcount++;
-	held[nheld++] = cache;
+	held[nheld].version = cache;
+	held[nheld].by_refresh = by_refresh;
+	nheld++;
 }
 
 void
@@ -582,19 +591,21 @@ config_acquire(void)
 {
 	if (cache == NULL || cache_stale)
 		config_build();
-	hold_current();
+	hold_current(false);
 }
 
 void
 config_release(void)
 {
-	ConfigCache *version;
+	while (nheld > 0)
+	{
+		ConfigHold	hold = held[--nheld];
 
-	if (nheld == 0)
-		return;
-	version = held[--nheld];
-	if (--version->refcount == 0 && version != cache)
-		config_free(version);
+		if (--hold.version->refcount == 0 && hold.version != cache)
+			config_free(hold.version);
+		if (!hold.by_refresh)
+			break;				/* the holder's own config_acquire() */
+	}
 }
 
 ModelConfig *
@@ -609,10 +620,10 @@ config_refresh(ModelConfig *model)
 	/*
 	 * The caller will use the current version: hold it, or the next rebuild
 	 * (another invalidation, e.g. a sinval reset) would free it under them.
-	 * One hold is enough; holds end with the transaction at the latest.
+	 * One hold is enough; the caller's config_release() ends it.
 	 */
 	if (cache->refcount == 0)
-		hold_current();
+		hold_current(true);
 	return config_model(model->name, true);
 }
 

@@ -169,7 +169,7 @@ extern void config_release(void);
  * After waiting on a lock, the configuration may have changed: process
  * invalidations and, if the cache went stale, build a current version
  * (the held one stays valid for its holders, and the current one is held
- * too, until the transaction ends at the latest).  Returns `model` as the
+ * too, until the caller's config_release()).  Returns `model` as the
  * current version knows it, NULL if it no longer exists.
  */
 extern ModelConfig *config_refresh(ModelConfig *model);
