@@ -160,6 +160,9 @@ UPDATE lead_state SET last_event_at = last_event_at - interval '2 days', due_at 
 WHERE model = 'fade' AND lead = '501';
 CALL refresh_stages();
 SELECT lead, stage FROM lead_state WHERE model = 'fade' AND lead = '501';
+-- the due leads are found through the due index, whatever the number of other leads
+EXPLAIN (COSTS OFF) SELECT s.lead, s.due_at FROM lead_state s
+WHERE s.model = 'fade' AND s.due_at <= now() AND (s.due_at, s.lead) > ('-infinity', '') ORDER BY s.due_at, s.lead LIMIT 1000;
 -- the lowest automatic stage has no lower one to decay into: a lead in it is never due
 CREATE TABLE floor_events (contact bigint, at timestamptz, kind text);
 CREATE INDEX ON floor_events (contact);
@@ -201,9 +204,6 @@ FROM stage_history h LEFT JOIN rules r ON r.id = h.rule_id WHERE h.model = 'prom
 SELECT untrack('promo_events', 'promo') AS untracked;
 DROP TABLE promo_events;
 DELETE FROM models WHERE name = 'promo';
--- the due leads are found through the due index, whatever the number of other leads
-EXPLAIN (COSTS OFF) SELECT s.lead, s.due_at FROM lead_state s
-WHERE s.model = 'fade' AND s.due_at <= now() AND (s.due_at, s.lead) > ('-infinity', '') ORDER BY s.due_at, s.lead LIMIT 1000;
 
 -- run_maintenance: rescores models whose configuration changed, then refreshes stages
 UPDATE rules SET points = 6 WHERE id = 301;
