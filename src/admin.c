@@ -56,8 +56,30 @@ static Datum
 row_column(TriggerData *td, HeapTuple row, const char *name, bool *isnull)
 {
 	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	int			attnum = SPI_fnumber(desc, name);
 
-	return heap_getattr(row, SPI_fnumber(desc, name), desc, isnull);
+	if (attnum <= 0)
+		elog(ERROR, "column \"%s\" of %s is missing", name, RelationGetRelationName(td->tg_relation));
+	return heap_getattr(row, attnum, desc, isnull);
+}
+
+/*
+ * A NOT NULL column of the trigger's row.  BEFORE ROW triggers run before
+ * NOT NULL constraints are checked, so a NULL must be refused here first.
+ */
+static Datum
+row_required(TriggerData *td, HeapTuple row, const char *name)
+{
+	bool		isnull;
+	Datum		value = row_column(td, row, name, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+						name, RelationGetRelationName(td->tg_relation)),
+				 errtable(td->tg_relation)));
+	return value;
 }
 
 /*
@@ -135,10 +157,10 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 				 errmsg("_validate_rule() can only be called as a row trigger")));
 	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
 
-	id = DatumGetInt64(row_column(td, row, "id", &isnull));
-	model = TextDatumGetCString(row_column(td, row, "model", &isnull));
-	event_type = TextDatumGetCString(row_column(td, row, "event_type", &isnull));
-	points = DatumGetFloat8(row_column(td, row, "points", &isnull));
+	id = DatumGetInt64(row_required(td, row, "id"));
+	model = TextDatumGetCString(row_required(td, row, "model"));
+	event_type = TextDatumGetCString(row_required(td, row, "event_type"));
+	points = DatumGetFloat8(row_required(td, row, "points"));
 	v = row_column(td, row, "condition", &isnull);
 	condition = isnull ? NULL : TextDatumGetCString(v);
 	v = row_column(td, row, "promote_to", &isnull);
@@ -449,10 +471,10 @@ mql_validate_fit_rule(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("_validate_fit_rule() can only be called as a row trigger")));
 	row = TRIGGER_FIRED_BY_UPDATE(td->tg_event) ? td->tg_newtuple : td->tg_trigtuple;
-	id = DatumGetInt64(row_column(td, row, "id", &isnull));
-	model = TextDatumGetCString(row_column(td, row, "model", &isnull));
-	condition = TextDatumGetCString(row_column(td, row, "condition", &isnull));
-	points = DatumGetFloat8(row_column(td, row, "points", &isnull));
+	id = DatumGetInt64(row_required(td, row, "id"));
+	model = TextDatumGetCString(row_required(td, row, "model"));
+	condition = TextDatumGetCString(row_required(td, row, "condition"));
+	points = DatumGetFloat8(row_required(td, row, "points"));
 
 	if (isnan(points) || isinf(points))
 		ereport(ERROR,
