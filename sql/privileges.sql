@@ -70,7 +70,8 @@ INSERT INTO mql_score.stage_history (model, lead, score, cause) VALUES ('p', '1'
 SELECT * FROM app.events;
 RESET ROLE;
 
--- who may execute what: nothing that changes configuration is PUBLIC
+-- who may execute what: nothing that changes configuration is PUBLIC (the
+-- jobs' helpers are, but each checks the session's role: see security.sql)
 SELECT p.proname
 FROM pg_proc p
 WHERE p.pronamespace = 'mql_score'::regnamespace

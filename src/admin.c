@@ -24,6 +24,8 @@
 #include "funcapi.h"
 #include "lead_key.h"
 #include "tcop/deparse_utility.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -122,16 +124,67 @@ check_table_kind(Relation rel, const char *purpose)
 				 errdetail("Scores outlive sessions; a temporary table's rows do not.")));
 }
 
-/* Compile a rule's condition against one table (raising on error). */
+/* Compile a rule's condition against one table as its author (raising on error). */
 static void
-validate_condition(const char *condition, int64 rule_id, Oid relid)
+validate_condition(const char *condition, int64 rule_id, Oid relid, Oid author)
 {
 	Relation	rel = relation_open(relid, AccessShareLock);
 
 	check_table_kind(rel, "A rule's source");
 	if (condition != NULL)
-		(void) condition_compile(condition, psprintf("rule %lld", (long long) rule_id), rel);
+		(void) condition_compile(condition, psprintf("rule %lld", (long long) rule_id),
+								 rel, relid, author);
 	relation_close(rel, AccessShareLock);
+}
+
+/*
+ * The role a rule's or fit rule's condition will run as, recorded in
+ * written_by: the writing role, unless it has the rights of the role
+ * recorded (kept: a superuser restoring a dump, an owner fixing points).
+ * Naming a role one does not have the rights of is refused, so nobody
+ * makes a condition run with rights they lack.  Databases before 0.4.0
+ * have no written_by: their conditions run as the extension's owner.
+ */
+static Oid
+condition_author(TriggerData *td, HeapTuple *row, const char *what, int64 id)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	int			attnum = SPI_fnumber(desc, "written_by");
+	Oid			writer = GetUserId();
+	bool		isnull;
+	bool		old_isnull = true;
+	Oid			requested;
+	Oid			previous = InvalidOid;
+	Oid			author;
+	Datum		value;
+	bool		nulls = false;
+
+	if (attnum <= 0)
+		return InvalidOid;
+	requested = DatumGetObjectId(heap_getattr(*row, attnum, desc, &isnull));
+	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+		previous = DatumGetObjectId(heap_getattr(td->tg_trigtuple, attnum, desc, &old_isnull));
+	if (isnull)
+		author = writer;
+	else if (has_privs_of_role(writer, requested))
+		author = requested;
+	else if (!old_isnull && requested == previous)
+		author = writer;		/* someone else's row, rewritten: now the writer's */
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to write %s %lld as role %s", what, (long long) id,
+						GetUserNameFromId(requested, true) ? quote_identifier(GetUserNameFromId(requested, true)) :
+						psprintf("with OID %u", requested)),
+				 errdetail("Its condition would run with that role's rights, which role %s does not have.",
+						   quote_identifier(GetUserNameFromId(writer, false))),
+				 errhint("Leave written_by out: it is set to the role that writes the row.")));
+	if (isnull || author != requested)
+	{
+		value = ObjectIdGetDatum(author);
+		*row = heap_modify_tuple_by_cols(*row, desc, 1, &attnum, &value, &nulls);
+	}
+	return author;
 }
 
 /* BEFORE INSERT OR UPDATE on rules: a rule is checked when written. */
@@ -149,6 +202,7 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 	char	   *condition;
 	char	   *promote_to;
 	Oid			source;
+	Oid			author;
 	OwnerContext owner;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -188,8 +242,11 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("condition of rule %lld is empty", (long long) id),
 				 errhint("Use NULL for a rule without condition.")));
+	author = condition_author(td, &row, "rule", id);
 
 	become_owner(&owner);
+	if (!OidIsValid(author))
+		author = GetUserId();	/* before 0.4.0: the owner, as the cache does */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (promote_to != NULL)
@@ -207,7 +264,7 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 					 errhint("Add the stage to mql_score.stages first.")));
 	}
 	if (OidIsValid(source))
-		validate_condition(condition, id, source);
+		validate_condition(condition, id, source, author);
 	else if (condition != NULL)
 	{
 		Oid			types[2] = {TEXTOID, TEXTOID};
@@ -224,7 +281,7 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 			Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 															   SPI_tuptable->tupdesc, 1, &isnull));
 
-			validate_condition(condition, id, relid);
+			validate_condition(condition, id, relid, author);
 		}
 	}
 	SPI_finish();
@@ -464,6 +521,7 @@ mql_validate_fit_rule(PG_FUNCTION_ARGS)
 	char	   *model;
 	char	   *condition;
 	double		points;
+	Oid			author;
 	OwnerContext owner;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -485,8 +543,11 @@ mql_validate_fit_rule(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("condition of fit rule %lld is empty", (long long) id)));
+	author = condition_author(td, &row, "fit rule", id);
 
 	become_owner(&owner);
+	if (!OidIsValid(author))
+		author = GetUserId();	/* before 0.4.0: the owner, as the cache does */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	{
@@ -501,7 +562,8 @@ mql_validate_fit_rule(PG_FUNCTION_ARGS)
 															   SPI_tuptable->tupdesc, 1, &isnull));
 			Relation	rel = relation_open(relid, AccessShareLock);
 
-			(void) condition_compile(condition, psprintf("fit rule %lld", (long long) id), rel);
+			(void) condition_compile(condition, psprintf("fit rule %lld", (long long) id),
+									 rel, relid, author);
 			relation_close(rel, AccessShareLock);
 		}
 	}

@@ -197,6 +197,9 @@ load_objects(ExtensionObjects *objects)
 	objects->stage_history = extension_relid(objects->namespace, "stage_history");
 	objects->skipped = extension_relid(objects->namespace, "skipped");
 	objects->tracked = extension_relid(objects->namespace, "tracked");
+	/* before 0.4.0 conditions ran as the owner: the library serves every version */
+	objects->has_authors = get_attnum(extension_relid(objects->namespace, "rules"),
+									  "written_by") != InvalidAttrNumber;
 	/* looked up once: getIdentitySequence scans pg_depend */
 	objects->stage_history_ids = getIdentitySequence(objects->stage_history,
 													 get_attnum(objects->stage_history, "id"), false);
@@ -227,6 +230,16 @@ static Datum
 spi_value(HeapTuple tuple, TupleDesc desc, int col, bool *isnull)
 {
 	return SPI_getbinval(tuple, desc, col, isnull);
+}
+
+/* A written_by column; NULL (a database before 0.4.0) is the owner. */
+static Oid
+spi_author(HeapTuple tuple, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	return isnull ? cache->objects.owner : DatumGetObjectId(d);
 }
 
 static ModelConfig *
@@ -308,9 +321,13 @@ stage_position(ModelConfig *m, const char *name)
 static void
 load_rules(void)
 {
-	spi_run("SELECT id, model, source, event_type, points, condition, "
-				"max_per_day, once, promote_to FROM mql_score.rules "
-				"WHERE enabled ORDER BY model, id");
+	spi_run(cache->objects.has_authors ?
+			"SELECT id, model, source, event_type, points, condition, "
+			"max_per_day, once, promote_to, written_by FROM mql_score.rules "
+			"WHERE enabled ORDER BY model, id" :
+			"SELECT id, model, source, event_type, points, condition, "
+			"max_per_day, once, promote_to, NULL::pg_catalog.regrole FROM mql_score.rules "
+			"WHERE enabled ORDER BY model, id");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
@@ -341,6 +358,7 @@ load_rules(void)
 			r->cap = 1;
 		promote_to = spi_text(t, d, 9);
 		r->promote_idx = promote_to ? stage_position(m, promote_to) : -1;
+		r->author = spi_author(t, d, 10);
 	}
 }
 
@@ -348,7 +366,9 @@ load_rules(void)
 static void
 load_fit_rules(void)
 {
-	spi_run("SELECT id, model, condition, points FROM mql_score.fit_rules ORDER BY model, id");
+	spi_run(cache->objects.has_authors ?
+			"SELECT id, model, condition, points, written_by FROM mql_score.fit_rules ORDER BY model, id" :
+			"SELECT id, model, condition, points, NULL::pg_catalog.regrole FROM mql_score.fit_rules ORDER BY model, id");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
@@ -365,6 +385,7 @@ load_fit_rules(void)
 		r->id = DatumGetInt64(spi_value(t, d, 1, &isnull));
 		r->condition = spi_text(t, d, 3);
 		r->points = DatumGetFloat8(spi_value(t, d, 4, &isnull));
+		r->author = spi_author(t, d, 5);
 	}
 }
 
@@ -797,9 +818,9 @@ compile_table_rules(TrackingConfig *tc, Relation rel)
 		if (r->condition)
 		{
 			char	   *what = psprintf("rule %lld", (long long) r->id);
-			Expr	   *expr = condition_compile(r->condition, what, rel);
 
-			cr->qual = ExecInitExpr(expr, NULL);
+			cr->qual = condition_compile(r->condition, what, rel, tc->relid, r->author);
+			tr->has_conditions = true;
 		}
 	}
 	if (tc->event_type)
@@ -889,7 +910,8 @@ config_fit_table(ModelConfig *model, Relation rel)
 	{
 		char	   *what = psprintf("fit rule %lld", (long long) model->fit_rules[i].id);
 
-		ft->quals[i] = ExecInitExpr(condition_compile(model->fit_rules[i].condition, what, rel), NULL);
+		ft->quals[i] = condition_compile(model->fit_rules[i].condition, what, rel,
+										 fit->relid, model->fit_rules[i].author);
 	}
 	fit->compiled = lappend(fit->compiled, ft);
 	if (relid != fit->relid)

@@ -49,6 +49,7 @@ typedef struct RuleConfig
 	int			cap;			/* events counted per UTC day (once: 1 ever); 0 = no cap */
 	bool		once;
 	int			promote_idx;	/* stage index, -1 if none */
+	Oid			author;			/* written_by: the condition runs with its rights */
 } RuleConfig;
 
 typedef struct TrackingConfig TrackingConfig;
@@ -58,6 +59,7 @@ typedef struct FitRuleConfig
 	int64		id;
 	double		points;
 	char	   *condition;
+	Oid			author;			/* written_by: the condition runs with its rights */
 } FitRuleConfig;
 
 /* A model's lead table, with its fit rules compiled per relation. */
@@ -130,6 +132,7 @@ typedef struct TableRules
 	TypeRules  *types;			/* sorted by event type (bytewise) */
 	TypeRules  *constant_type;	/* when the tracking has a constant event type */
 	List	   *pk_attnums;		/* primary key columns, for skipped.row_identity */
+	bool		has_conditions; /* some rule has a condition */
 } TableRules;
 
 struct TrackingConfig
@@ -159,6 +162,7 @@ typedef struct ExtensionObjects
 	Oid			tracked;
 	Oid			stage_history_ids;	/* identity sequences of their id columns */
 	Oid			skipped_ids;
+	bool		has_authors;	/* rules.written_by exists (0.4.0 on) */
 } ExtensionObjects;
 
 /* Take and drop a hold on the current cache version (rebuilt if stale). */

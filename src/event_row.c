@@ -11,6 +11,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "condition.h"
 #include "event_row.h"
 #include "executor/executor.h"
 #include "funcapi.h"
@@ -34,12 +35,16 @@ row_reader_init(RowReader *reader, TableRules *rules)
 	for (int i = 0; i < rules->ntypes; i++)
 		most = Max(most, rules->types[i].nrules);
 	reader->matched = palloc(sizeof(RuleConfig *) * most);
+	/* once per scan, outside the per-row subtransactions of on_error = 'skip' */
+	reader->guc_level = rules->has_conditions ? condition_pin_search_path() : 0;
 }
 
 void
 row_reader_done(RowReader *reader)
 {
 	FreeExprContext(reader->econtext, true);
+	if (reader->guc_level > 0)
+		condition_unpin_search_path(reader->guc_level);
 }
 
 /* An event time as timestamptz; `timestamp` columns are read as UTC. */
@@ -95,10 +100,8 @@ row_match(RowReader *reader, TupleTableSlot *slot, TypeRules *type, EventRow *ro
 		for (i = 0; i < type->nrules; i++)
 		{
 			CompiledRule *cr = &type->rules[i];
-			bool		isnull;
 
-			if (cr->qual == NULL ||
-				(DatumGetBool(ExecEvalExprSwitchContext(cr->qual, econtext, &isnull)) && !isnull))
+			if (cr->qual == NULL || condition_holds(cr->qual, cr->rule->author, econtext))
 				row->matched[row->nmatched++] = cr->rule;
 		}
 	}
@@ -223,17 +226,19 @@ fit_of_row(ModelConfig *model, FitTable *table, TupleTableSlot *slot,
 {
 	volatile int i = 0;
 	volatile double fit = 0.0;
+	int			guc_level;
 
 	if (nmatched)
 		*nmatched = 0;
+	if (model->nfit_rules == 0)
+		return 0.0;
 	econtext->ecxt_scantuple = slot;
+	guc_level = condition_pin_search_path();
 	PG_TRY();
 	{
 		for (i = 0; i < model->nfit_rules; i++)
 		{
-			bool		isnull;
-
-			if (DatumGetBool(ExecEvalExprSwitchContext(table->quals[i], econtext, &isnull)) && !isnull)
+			if (condition_holds(table->quals[i], model->fit_rules[i].author, econtext))
 			{
 				fit += model->fit_rules[i].points;
 				if (matched)
@@ -254,6 +259,7 @@ fit_of_row(ModelConfig *model, FitTable *table, TupleTableSlot *slot,
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	condition_unpin_search_path(guc_level);
 	ResetExprContext(econtext);
 	return fit;
 }

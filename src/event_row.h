@@ -39,6 +39,7 @@ typedef struct RowReader
 	ExprContext *econtext;
 	RuleConfig **matched;		/* buffer for EventRow.matched */
 	int64		failing_rule;	/* the rule whose condition raised last */
+	int			guc_level;		/* search_path pinned for conditions; 0 if none */
 } RowReader;
 
 extern void row_reader_init(RowReader *reader, TableRules *rules);

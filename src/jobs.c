@@ -1,31 +1,39 @@
 /*
  * jobs.c — recompute sets of leads, and the SQL-callable helpers that
  * track() and untrack() use: _leads_of(), _recompute_leads() and
- * _record_unscorable().
+ * _record_unscorable(); _require_job(), the privilege check of the jobs'
+ * helpers.
  */
 #include "postgres.h"
 
 #include "access/table.h"
 #include "access/tableam.h"
 #include "batch.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "event_row.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "jobs.h"
+#include "miscadmin.h"
 #include "state_store.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/catcache.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 PG_FUNCTION_INFO_V1(mql_leads_of);
 PG_FUNCTION_INFO_V1(mql_recompute_leads);
 PG_FUNCTION_INFO_V1(mql_rescore_batch);
 PG_FUNCTION_INFO_V1(mql_record_unscorable);
+PG_FUNCTION_INFO_V1(mql_require_job);
 
 List *
 leads_of_relation(Oid relid, const char *lead_column)
@@ -277,4 +285,63 @@ mql_record_unscorable(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 	PG_RETURN_INT64(n);
+}
+
+/* The procedures whose EXECUTE privilege lets a role run mql_score's jobs. */
+static const char *const job_procedures[] = {"rescore", "refresh_stages", "run_maintenance"};
+
+/* Whether `role` may execute procedure mql_score.<name>. */
+static bool
+may_run_job(Oid role, const char *name)
+{
+	Oid			namespace = get_namespace_oid("mql_score", false);
+	CatCList   *procs = SearchSysCacheList1(PROCNAMEARGSNSP, CStringGetDatum(name));
+	bool		allowed = false;
+
+	for (int i = 0; i < procs->n_members; i++)
+	{
+		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(&procs->members[i]->tuple);
+
+		if (proc->pronamespace == namespace && proc->prokind == PROKIND_PROCEDURE)
+			allowed |= pg_proc_aclcheck(proc->oid, role, ACL_EXECUTE) == ACLCHECK_OK;
+	}
+	ReleaseSysCacheList(procs);
+	return allowed;
+}
+
+/*
+ * _require_job(job): the jobs' helpers are SECURITY DEFINER (their
+ * procedures COMMIT, so cannot be) and executable by PUBLIC; each first
+ * checks that the session's role — the SET ROLE or login role, which a
+ * SECURITY DEFINER function does not change — may execute the job's
+ * procedure.  NULL: any of them.
+ */
+Datum
+mql_require_job(PG_FUNCTION_ARGS)
+{
+	Oid			role = GetOuterUserId();
+	char	   *job = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		known = job == NULL;
+
+	for (size_t i = 0; i < lengthof(job_procedures); i++)
+	{
+		if (job != NULL && strcmp(job, job_procedures[i]) != 0)
+			continue;
+		known = true;
+		if (may_run_job(role, job_procedures[i]))
+			PG_RETURN_VOID();
+	}
+	if (!known)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a job of mql_score", job),
+				 errhint("The jobs are rescore, refresh_stages and run_maintenance.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for procedure mql_score.%s", job ? job : "rescore"),
+			 errdetail("Role %s may not run mql_score's jobs.",
+					   quote_identifier(GetUserNameFromId(role, false))),
+			 errhint("The extension's owner grants it: GRANT EXECUTE ON PROCEDURE mql_score.%s TO %s;",
+					 job ? job : "rescore", quote_identifier(GetUserNameFromId(role, false)))));
+	PG_RETURN_VOID();
 }
