@@ -3,7 +3,7 @@
 SET search_path = public, mql_score;
 \set VERBOSITY default
 -- rule ids appear in messages below
-SELECT setval('mql_score.rules_id_seq', 1000) IS NOT NULL AS ids_set;
+SELECT setval('mql_score.rules_id_seq', 1000) IS NOT NULL AND setval('mql_score.fit_rules_id_seq', 2000) IS NOT NULL AS ids_set;
 
 -- A small CRM: events tracked by model 'sec'; a secret column nobody but
 -- the owner reads.
@@ -186,6 +186,30 @@ DELETE FROM mql_score.rules WHERE description = 'owner only';
 DROP FUNCTION public.owner_only(text);
 
 --------------------------------------------------------------------------
+-- Fit rules: the same, on the model's lead table
+--------------------------------------------------------------------------
+CREATE TABLE crm_sec.contacts (id bigint PRIMARY KEY, title text, salary int);
+GRANT SELECT (id, title) ON crm_sec.contacts TO regress_mql_ops;
+GRANT INSERT, UPDATE ON crm_sec.contacts TO regress_mql_app;
+SELECT track_leads('crm_sec.contacts', 'id', model => 'sec');
+SET ROLE regress_mql_ops;
+INSERT INTO mql_score.fit_rules (model, condition, points) VALUES ('sec', 'mk.read_authid(''x'')', 5);
+INSERT INTO mql_score.fit_rules (model, condition, points) VALUES ('sec', 'salary > 100000', 5);
+INSERT INTO mql_score.fit_rules (model, condition, points, written_by) VALUES ('sec', 'title IS NOT NULL', 5, 'regress_mql_app');
+INSERT INTO mql_score.fit_rules (model, condition, points, description) VALUES ('sec', 'mk.read_authid(title)', 5, 'probe');
+INSERT INTO mql_score.fit_rules (model, condition, points, description) VALUES ('sec', 'title ~* ''vp''', 20, 'senior');
+SELECT description, written_by FROM mql_score.fit_rules WHERE model = 'sec' ORDER BY id;
+RESET ROLE;
+SET ROLE regress_mql_app;
+SELECT pg_temp.attempt('INSERT INTO crm_sec.contacts VALUES (10, ''VP Sales'', 200000)') AS lead_row_with_probe;
+RESET ROLE;
+DELETE FROM mql_score.fit_rules WHERE description = 'probe';
+SET ROLE regress_mql_app;
+INSERT INTO crm_sec.contacts VALUES (10, 'VP Sales', 200000);
+RESET ROLE;
+SELECT lead, fit FROM mql_score.leads WHERE model = 'sec' ORDER BY lead;
+
+--------------------------------------------------------------------------
 -- Delegation end to end
 --------------------------------------------------------------------------
 SET ROLE regress_mql_ops;
@@ -234,8 +258,9 @@ RESET ROLE;
 -- Clean up
 --------------------------------------------------------------------------
 SELECT untrack('crm_sec.events', 'sec');
+SELECT untrack_leads('sec');
 DELETE FROM mql_score.models WHERE name = 'sec';
-DROP TABLE crm_sec.events;
+DROP TABLE crm_sec.events, crm_sec.contacts;
 DROP SCHEMA crm_sec;
 DROP SCHEMA mk CASCADE;
 REVOKE ALL ON mql_score.models, mql_score.rules, mql_score.stages, mql_score.fit_rules,
