@@ -166,6 +166,25 @@ SET ROLE regress_mql_ops;
 UPDATE mql_score.rules SET points = 2 WHERE description = 'any visit';
 RESET ROLE;
 SELECT written_by FROM mql_score.rules WHERE description = 'any visit';
+-- a rule whose writer was dropped cannot run until someone takes it over
+CREATE ROLE regress_mql_gone;
+GRANT INSERT ON mql_score.rules TO regress_mql_gone;
+GRANT SELECT (page) ON crm_sec.events TO regress_mql_gone;
+SET ROLE regress_mql_gone;
+INSERT INTO mql_score.rules (model, event_type, points, condition, description)
+VALUES ('sec', 'gone', 1, 'page IS NOT NULL', 'orphan');
+RESET ROLE;
+REVOKE ALL ON mql_score.rules FROM regress_mql_gone;
+REVOKE ALL ON crm_sec.events FROM regress_mql_gone;
+DROP ROLE regress_mql_gone;
+\set VERBOSITY terse
+INSERT INTO crm_sec.events (contact, kind, page) VALUES (12, 'gone', '/x');
+\set VERBOSITY default
+UPDATE mql_score.rules SET points = 1 WHERE description = 'orphan';
+SELECT written_by = current_user::regrole AS taken_over FROM mql_score.rules WHERE description = 'orphan';
+INSERT INTO crm_sec.events (contact, kind, page) VALUES (12, 'gone', '/x');
+DELETE FROM crm_sec.events WHERE contact = 12;
+DELETE FROM mql_score.rules WHERE description = 'orphan';
 -- the writer must be able to read the columns the condition reads
 SET ROLE regress_mql_ops;
 INSERT INTO mql_score.rules (model, event_type, points, condition) VALUES ('sec', 'z', 1, 'secret = ''x''');

@@ -140,7 +140,8 @@ validate_condition(const char *condition, int64 rule_id, Oid relid, Oid author)
 /*
  * The role a rule's or fit rule's condition will run as, recorded in
  * written_by: the writing role, unless it has the rights of the role
- * recorded (kept: a superuser restoring a dump, an owner fixing points).
+ * recorded (kept: a superuser restoring a dump, an owner fixing points)
+ * and it still exists.
  * Naming a role one does not have the rights of is refused, so nobody
  * makes a condition run with rights they lack.  Databases before 0.4.0
  * have no written_by: their conditions run as the extension's owner.
@@ -164,8 +165,8 @@ condition_author(TriggerData *td, HeapTuple *row, const char *what, int64 id)
 	requested = DatumGetObjectId(heap_getattr(*row, attnum, desc, &isnull));
 	if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
 		previous = DatumGetObjectId(heap_getattr(td->tg_trigtuple, attnum, desc, &old_isnull));
-	if (isnull)
-		author = writer;
+	if (isnull || !SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(requested)))
+		author = writer;		/* unset, or its writer was dropped */
 	else if (has_privs_of_role(writer, requested))
 		author = requested;
 	else if (!old_isnull && requested == previous)

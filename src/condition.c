@@ -167,9 +167,10 @@ condition_compile(const char *condition, const char *what, Relation rel,
 		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(author)))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("the role that wrote it (OID %u) no longer exists", author),
+					 errmsg("the role that wrote it no longer exists"),
+					 errdetail("written_by holds OID %u.", author),
 					 errhint("A role that may edit the configuration takes it over by writing it: "
-							 "UPDATE the row, leaving written_by out.")));
+							 "an UPDATE of the row, of any column.")));
 		SetUserIdAndSecContext(author, saved_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 							   SECURITY_RESTRICTED_OPERATION);
 		MemoryContextSwitchTo(work_cxt);
