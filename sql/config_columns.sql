@@ -190,6 +190,15 @@ SELECT * FROM pg_temp.run_cases();
 TRUNCATE cases;
 UPDATE models SET name = 'default' WHERE name = 'renamed';
 
+-- a model and a stage named with 100,000 characters: stage moves notify
+-- with the names clipped (a payload over 8000 bytes failed the insert)
+INSERT INTO stages (model, name, position, min_score) VALUES (repeat('m', 100000), repeat('s', 100000), 1, 0);
+CREATE INDEX ON cc.other (lead);
+SELECT track('cc.other', 'lead', 'at', 'kind', model => repeat('m', 100000)) AS tracked;
+INSERT INTO cc.other (lead, at, kind) VALUES (1, '2026-01-05', 'visit');
+SELECT length(model) AS model_length, lead, length(to_stage) AS stage_length, cause
+FROM stage_history WHERE model = repeat('m', 100000);
+
 -- what was accepted above scores without trouble
 INSERT INTO cc.people VALUES (1, 'Director'), (2, NULL);
 INSERT INTO cc.ev (lead, at, kind)
