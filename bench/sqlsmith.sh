@@ -145,7 +145,7 @@ GRANT EXECUTE ON ALL PROCEDURES IN SCHEMA mql_score TO smith;
 ALTER ROLE smith SET statement_timeout = '2s';
 ALTER ROLE smith SET temp_file_limit = '256MB';
 ALTER ROLE smith SET lock_timeout = '1s';
-SELECT pg_stat_reset();
+SELECT pg_stat_reset() \gset
 EOF
 start_line=$(wc -l <"$log")
 
@@ -212,8 +212,14 @@ if [ -f "$work/xx000" ]; then
 			core_known = rec ~ /ERROR: +(XX000: +)?(invalid INTERVAL typmod|failed to find conversion function from unknown to)/
 			if (ours && !(core_known && rec !~ ("LOCATION: +[a-z_0-9]+, (" files "):"))) {
 				n++; print "[involves mql_score]\n" rec "\n" > (out "/xx000.judged")
-			} else
-				print "[PostgreSQL core]\n" rec "\n" > (out "/xx000.judged")
+			} else {
+				# a core error: the message, location and the head of the statement
+				k = split(rec, line, "\n")
+				short = line[1]
+				for (j = 2; j <= k && j <= 12; j++) short = short "\n" line[j]
+				if (k > 12) short = short "\n\t... (" k - 12 " more lines)"
+				print "[PostgreSQL core]\n" short "\n" > (out "/xx000.judged")
+			}
 		}
 		END { print n + 0 > (out "/xx000.ours") }' out="$work" "$work/xx000"
 	ours=$(cat "$work/xx000.ours")
