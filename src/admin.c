@@ -126,6 +126,24 @@ check_table_kind(Relation rel, const char *purpose)
 }
 
 /*
+ * Open a relation named by an OID a caller or a configuration row gave:
+ * regclass accepts any number, so it may name nothing (or a relation
+ * dropped since), which relation_open() reports as an internal error.
+ */
+static Relation
+open_named_relation(Oid relid, const char *what)
+{
+	Relation	rel = OidIsValid(relid) ? try_relation_open(relid, AccessShareLock) : NULL;
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("%s is not an existing relation (OID %u)", what, relid),
+				 errhint("Name a table by its name (e.g. 'crm.web_events'); a relation dropped since is gone.")));
+	return rel;
+}
+
+/*
  * Refuse a Citus distributed or reference table: its rows live in shards on
  * the worker nodes, where the triggers Citus copies would fire without
  * mql_score's configuration (they raise there, see triggers.h).
@@ -160,7 +178,7 @@ check_not_distributed(Relation rel, const char *purpose)
 static void
 validate_condition(const char *condition, int64 rule_id, Oid relid, Oid author)
 {
-	Relation	rel = relation_open(relid, AccessShareLock);
+	Relation	rel = open_named_relation(relid, psprintf("source of rule %lld", (long long) rule_id));
 
 	check_table_kind(rel, "A rule's source");
 	if (condition != NULL)
@@ -254,6 +272,12 @@ mql_validate_rule(PG_FUNCTION_ARGS)
 	promote_to = isnull ? NULL : TextDatumGetCString(v);
 	v = row_column(td, row, "source", &isnull);
 	source = isnull ? InvalidOid : DatumGetObjectId(v);
+	/* 0 (regclass '-') would read as "every table": only NULL says that */
+	if (!isnull && !OidIsValid(source))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source of rule %lld must name a table, got OID 0", (long long) id),
+				 errhint("Use NULL for a rule that applies to every table the model tracks.")));
 
 	if (isnan(points) || isinf(points))
 		ereport(ERROR,
@@ -392,7 +416,7 @@ mql_check_trackable(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("event_type must not be empty")));
 
-	rel = relation_open(relid, AccessShareLock);
+	rel = open_named_relation(relid, "activity");
 	check_table_kind(rel, "track()");
 	check_not_distributed(rel, "track()");
 
@@ -594,7 +618,7 @@ mql_validate_fit_rule(PG_FUNCTION_ARGS)
 		{
 			Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
 															   SPI_tuptable->tupdesc, 1, &isnull));
-			Relation	rel = relation_open(relid, AccessShareLock);
+			Relation	rel = open_named_relation(relid, "the lead table in mql_score.tracked_leads");
 
 			(void) condition_compile(condition, psprintf("fit rule %lld", (long long) id),
 									 rel, relid, author);
@@ -624,7 +648,7 @@ mql_check_lead_table(PG_FUNCTION_ARGS)
 				 errmsg("leads, id_column and model must not be NULL")));
 	relid = PG_GETARG_OID(0);
 	model_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	rel = relation_open(relid, AccessShareLock);
+	rel = open_named_relation(relid, "leads");
 	check_table_kind(rel, "track_leads()");
 	check_not_distributed(rel, "track_leads()");
 	id = tracked_column(rel, PG_GETARG_NAME(1), "lead id");

@@ -33,6 +33,7 @@
 #include "lead_key.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
 #include "rewrite/rewriteSupport.h"
 #include "utils/builtins.h"
@@ -243,6 +244,37 @@ spi_author(HeapTuple tuple, TupleDesc desc, int col)
 	return isnull ? cache->objects.owner : DatumGetObjectId(d);
 }
 
+/*
+ * A column the table declares NOT NULL.  It cannot be NULL unless someone
+ * altered the extension's tables; then say so instead of reading garbage.
+ */
+static Datum
+spi_required(HeapTuple tuple, TupleDesc desc, int col, const char *table)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, desc, col, &isnull);
+
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("column \"%s\" of mql_score.%s is NULL in a row", SPI_fname(desc, col), table),
+				 errhint("The column is declared NOT NULL; restore the constraint and fix the row.")));
+	return d;
+}
+
+static char *
+spi_required_text(HeapTuple tuple, TupleDesc desc, int col, const char *table)
+{
+	return TextDatumGetCString(spi_required(tuple, desc, col, table));
+}
+
+/* Names the model whose settings were being read when an error is raised. */
+static void
+model_error_context(void *arg)
+{
+	errcontext("reading model \"%s\" from mql_score.models", (const char *) arg);
+}
+
 static ModelConfig *
 find_model(const char *name)
 {
@@ -267,14 +299,21 @@ load_models(void)
 		ModelConfig *m = palloc0(sizeof(ModelConfig));
 		bool		isnull;
 		Datum		hl;
+		ErrorContextCallback context;
 
 		m->generation = cache->generation;
-		m->name = spi_text(t, d, 1);
+		m->name = spi_required_text(t, d, 1, "models");
+		context.callback = model_error_context;
+		context.arg = m->name;
+		context.previous = error_context_stack;
+		error_context_stack = &context;
 		hl = spi_value(t, d, 2, &isnull);
+		/* a half-life beyond int64 microseconds fails here with 22008, naming the model */
 		m->half_life = isnull ? 0 : interval_to_usecs(DatumGetIntervalP(hl));
-		m->demote = DatumGetBool(spi_value(t, d, 3, &isnull));
-		m->notify = DatumGetBool(spi_value(t, d, 4, &isnull));
-		m->skip_errors = DatumGetBool(spi_value(t, d, 5, &isnull));
+		error_context_stack = context.previous;
+		m->demote = DatumGetBool(spi_required(t, d, 3, "models"));
+		m->notify = DatumGetBool(spi_required(t, d, 4, "models"));
+		m->skip_errors = DatumGetBool(spi_required(t, d, 5, "models"));
 		cache->models[i] = m;
 	}
 }
@@ -289,7 +328,7 @@ load_stages(void)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
-		char	   *model_name = spi_text(t, d, 1);
+		char	   *model_name = spi_required_text(t, d, 1, "stages");
 		ModelConfig *m = find_model(model_name);
 		StageConfig *s;
 		bool		isnull;
@@ -300,8 +339,8 @@ load_stages(void)
 		if (m->stages == NULL)
 			m->stages = palloc0(sizeof(StageConfig) * SPI_processed);
 		s = &m->stages[m->nstages++];
-		s->name = spi_text(t, d, 2);
-		s->position = DatumGetInt32(spi_value(t, d, 3, &isnull));
+		s->name = spi_required_text(t, d, 2, "stages");
+		s->position = DatumGetInt32(spi_required(t, d, 3, "stages"));
 		min_score = spi_value(t, d, 4, &isnull);
 		s->automatic = !isnull;
 		s->min_score = isnull ? 0.0 : DatumGetFloat8(min_score);
@@ -333,7 +372,7 @@ load_rules(void)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
-		ModelConfig *m = find_model(spi_text(t, d, 2));
+		ModelConfig *m = find_model(spi_required_text(t, d, 2, "rules"));
 		RuleConfig *r;
 		bool		isnull;
 		Datum		v;
@@ -345,16 +384,16 @@ load_rules(void)
 			m->rules = palloc0(sizeof(RuleConfig) * SPI_processed);
 		r = &m->rules[m->nrules];
 		r->index = m->nrules++;
-		r->id = DatumGetInt64(spi_value(t, d, 1, &isnull));
+		r->id = DatumGetInt64(spi_required(t, d, 1, "rules"));
 		v = spi_value(t, d, 3, &isnull);
 		r->source = isnull ? InvalidOid : DatumGetObjectId(v);
-		r->event_type = spi_text(t, d, 4);
+		r->event_type = spi_required_text(t, d, 4, "rules");
 		r->event_type_len = strlen(r->event_type);
-		r->points = DatumGetFloat8(spi_value(t, d, 5, &isnull));
+		r->points = DatumGetFloat8(spi_required(t, d, 5, "rules"));
 		r->condition = spi_text(t, d, 6);
 		v = spi_value(t, d, 7, &isnull);
 		r->cap = isnull ? 0 : DatumGetInt32(v);
-		r->once = DatumGetBool(spi_value(t, d, 8, &isnull));
+		r->once = DatumGetBool(spi_required(t, d, 8, "rules"));
 		if (r->once)
 			r->cap = 1;
 		promote_to = spi_text(t, d, 9);
@@ -374,35 +413,91 @@ load_fit_rules(void)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
-		ModelConfig *m = find_model(spi_text(t, d, 2));
+		ModelConfig *m = find_model(spi_required_text(t, d, 2, "fit_rules"));
 		FitRuleConfig *r;
-		bool		isnull;
 
 		if (m == NULL)
 			continue;
 		if (m->fit_rules == NULL)
 			m->fit_rules = palloc0(sizeof(FitRuleConfig) * SPI_processed);
 		r = &m->fit_rules[m->nfit_rules++];
-		r->id = DatumGetInt64(spi_value(t, d, 1, &isnull));
-		r->condition = spi_text(t, d, 3);
-		r->points = DatumGetFloat8(spi_value(t, d, 4, &isnull));
+		r->id = DatumGetInt64(spi_required(t, d, 1, "fit_rules"));
+		r->condition = spi_required_text(t, d, 3, "fit_rules");
+		r->points = DatumGetFloat8(spi_required(t, d, 4, "fit_rules"));
 		r->author = spi_author(t, d, 5);
 	}
 }
 
+/*
+ * A column view that is not what track() or track_leads() created: the
+ * rows of tracked and tracked_leads were written by hand.
+ */
+static void
+malformed_view(Oid view, Oid relid, const char *what, int id)
+{
+	char	   *view_name = get_rel_name(view);
+	char	   *rel_name = get_rel_name(relid);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+			 errmsg("column view %s of mql_score %s %d does not select the columns of %s",
+					view_name ? view_name : "(dropped)", what, id, rel_name ? rel_name : "(dropped)"),
+			 errhint("Rows of mql_score.tracked and mql_score.tracked_leads are written by track() and track_leads(); "
+					 "untrack the table and track it again.")));
+}
+
+/*
+ * Entry `index` of a column view's target list: a plain column of `relid`,
+ * which the view must select from.  NULL if it is a constant.
+ */
+static Var *
+view_column(Query *query, int index, Oid view, Oid relid, const char *what, int id)
+{
+	TargetEntry *te;
+	Var		   *var;
+	RangeTblEntry *rte;
+
+	if (list_length(query->targetList) <= index)
+		malformed_view(view, relid, what, id);
+	te = list_nth_node(TargetEntry, query->targetList, index);
+	if (IsA(te->expr, Const))
+		return NULL;
+	if (!IsA(te->expr, Var))
+		malformed_view(view, relid, what, id);
+	var = (Var *) te->expr;
+	if (var->varlevelsup != 0 || var->varattno <= 0 ||
+		var->varno < 1 || var->varno > list_length(query->rtable))
+		malformed_view(view, relid, what, id);
+	rte = rt_fetch(var->varno, query->rtable);
+	if (rte->rtekind != RTE_RELATION || rte->relid != relid)
+		malformed_view(view, relid, what, id);
+	return var;
+}
+
+/* The name of the column a view's Var reads; the view was checked against relid. */
+static char *
+column_of_var(Oid view, Oid relid, Var *var, const char *what, int id)
+{
+	char	   *name = get_attname(relid, var->varattno, true);
+
+	if (name == NULL)
+		malformed_view(view, relid, what, id);
+	return name;
+}
+
 /* The column a lead table's column view selects; NULL if the view is gone. */
 static Var *
-view_first_var(Oid view_relid)
+view_first_var(Oid view_relid, Oid relid, const char *what, int id)
 {
 	Query	   *query = view_query(view_relid);
-	TargetEntry *te;
+	Var		   *var;
 
 	if (query == NULL)
 		return NULL;
-	te = list_nth_node(TargetEntry, query->targetList, 0);
-	if (!IsA(te->expr, Var))
-		elog(ERROR, "column view %u of mql_score is malformed", view_relid);
-	return (Var *) te->expr;
+	var = view_column(query, 0, view_relid, relid, what, id);
+	if (var == NULL)
+		malformed_view(view_relid, relid, what, id);
+	return var;
 }
 
 /* Each model's lead table. */
@@ -415,21 +510,20 @@ load_lead_tables(void)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
-		ModelConfig *m = find_model(spi_text(t, d, 2));
+		ModelConfig *m = find_model(spi_required_text(t, d, 2, "tracked_leads"));
 		FitConfig  *fit;
 		Var		   *var;
-		bool		isnull;
 
 		if (m == NULL)
 			continue;
 		fit = palloc0(sizeof(FitConfig));
-		fit->id = DatumGetInt32(spi_value(t, d, 1, &isnull));
-		fit->relid = DatumGetObjectId(spi_value(t, d, 3, &isnull));
-		fit->columns_view = DatumGetObjectId(spi_value(t, d, 4, &isnull));
+		fit->id = DatumGetInt32(spi_required(t, d, 1, "tracked_leads"));
+		fit->relid = DatumGetObjectId(spi_required(t, d, 3, "tracked_leads"));
+		fit->columns_view = DatumGetObjectId(spi_required(t, d, 4, "tracked_leads"));
 		if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(fit->relid)) ||
-			(var = view_first_var(fit->columns_view)) == NULL)
+			(var = view_first_var(fit->columns_view, fit->relid, "lead table", fit->id)) == NULL)
 			continue;
-		fit->id_column = get_attname(fit->relid, var->varattno, false);
+		fit->id_column = column_of_var(fit->columns_view, fit->relid, var, "lead table", fit->id);
 		fit->id_type = var->vartype;
 		m->fit = fit;
 		cache->relids = repalloc(cache->relids, sizeof(Oid) * (cache->nrelids + 2));
@@ -466,27 +560,30 @@ static bool
 load_tracking_columns(TrackingConfig *tc)
 {
 	Query	   *query = view_query(tc->columns_view);
-	TargetEntry *lead,
+	Var		   *lead,
 			   *at,
 			   *type;
 
 	if (query == NULL)
 		return false;
-	lead = list_nth_node(TargetEntry, query->targetList, 0);
-	at = list_nth_node(TargetEntry, query->targetList, 1);
-	type = list_nth_node(TargetEntry, query->targetList, 2);
-
-	if (!IsA(lead->expr, Var) || !IsA(at->expr, Var))
-		elog(ERROR, "column view of tracking %d is malformed", tc->id);
-	tc->lead_column = get_attname(tc->relid, castNode(Var, lead->expr)->varattno, false);
-	tc->time_column = get_attname(tc->relid, castNode(Var, at->expr)->varattno, false);
-	tc->lead_type = castNode(Var, lead->expr)->vartype;
-	if (IsA(type->expr, Var))
-		tc->type_column = get_attname(tc->relid, castNode(Var, type->expr)->varattno, false);
-	else if (IsA(type->expr, Const) && !castNode(Const, type->expr)->constisnull)
-		tc->event_type = TextDatumGetCString(castNode(Const, type->expr)->constvalue);
+	lead = view_column(query, 0, tc->columns_view, tc->relid, "tracking", tc->id);
+	at = view_column(query, 1, tc->columns_view, tc->relid, "tracking", tc->id);
+	type = view_column(query, 2, tc->columns_view, tc->relid, "tracking", tc->id);
+	if (lead == NULL || at == NULL || list_length(query->targetList) != 3)
+		malformed_view(tc->columns_view, tc->relid, "tracking", tc->id);
+	tc->lead_column = column_of_var(tc->columns_view, tc->relid, lead, "tracking", tc->id);
+	tc->time_column = column_of_var(tc->columns_view, tc->relid, at, "tracking", tc->id);
+	tc->lead_type = lead->vartype;
+	if (type != NULL)
+		tc->type_column = column_of_var(tc->columns_view, tc->relid, type, "tracking", tc->id);
 	else
-		elog(ERROR, "column view of tracking %d is malformed", tc->id);
+	{
+		Const	   *c = castNode(Const, list_nth_node(TargetEntry, query->targetList, 2)->expr);
+
+		if (c->constisnull || c->consttype != TEXTOID)
+			malformed_view(tc->columns_view, tc->relid, "tracking", tc->id);
+		tc->event_type = TextDatumGetCString(c->constvalue);
+	}
 	return true;
 }
 
@@ -502,13 +599,12 @@ load_trackings(void)
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 		TrackingConfig *tc = palloc0(sizeof(TrackingConfig));
-		bool		isnull;
 		LeadKind	kind;
 
-		tc->id = DatumGetInt32(spi_value(t, d, 1, &isnull));
-		tc->model = find_model(spi_text(t, d, 2));
-		tc->relid = DatumGetObjectId(spi_value(t, d, 3, &isnull));
-		tc->columns_view = DatumGetObjectId(spi_value(t, d, 4, &isnull));
+		tc->id = DatumGetInt32(spi_required(t, d, 1, "tracked"));
+		tc->model = find_model(spi_required_text(t, d, 2, "tracked"));
+		tc->relid = DatumGetObjectId(spi_required(t, d, 3, "tracked"));
+		tc->columns_view = DatumGetObjectId(spi_required(t, d, 4, "tracked"));
 		if (tc->model == NULL || !SearchSysCacheExists1(RELOID, ObjectIdGetDatum(tc->relid)) ||
 			!load_tracking_columns(tc))
 			continue;
@@ -699,7 +795,10 @@ config_tracking(int id, bool missing_ok)
 			return tc;
 	}
 	if (!missing_ok)
-		elog(ERROR, "mql_score tracking %d does not exist", id);
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("mql_score tracking %d does not exist", id),
+				 errhint("Trackings are the rows of mql_score.tracked.")));
 	return NULL;
 }
 

@@ -41,11 +41,17 @@ leads_of_relation(Oid relid, const char *lead_column)
 	List	   *leads = NIL;
 	char	   *query;
 	Portal		portal;
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
 
+	/* _leads_of() passes what its caller gave: any OID */
+	if (relname == NULL || nspname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	query = psprintf("SELECT DISTINCT (%s)::pg_catalog.text FROM %s WHERE %s IS NOT NULL",
 					 quote_identifier(lead_column),
-					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												get_rel_name(relid)),
+					 quote_qualified_identifier(nspname, relname),
 					 quote_identifier(lead_column));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -16,6 +16,7 @@
 #include "common/shortest_dec.h"
 #include "decayed.h"
 #include "executor/spi.h"
+#include "mb/pg_wchar.h"
 #include "stages.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -81,6 +82,25 @@ json_number(StringInfo buf, const char *key, double value)
 	appendStringInfo(buf, ":%s", digits);
 }
 
+/*
+ * Names in a payload are cut to this many bytes when the whole would not
+ * fit NOTIFY's limit (8000 bytes): model and stage names are data of any
+ * length, and a payload too long would fail the CRM's statement.  Five
+ * fields of 200 bytes, each at worst 6 bytes escaped, fit.
+ */
+#define NOTIFY_FIELD_CLIP 200
+#define NOTIFY_PAYLOAD_LIMIT (BLCKSZ - NAMEDATALEN - 128)	/* async.c's NOTIFY_PAYLOAD_MAX_LENGTH */
+
+static const char *
+clip(const char *value, bool clipped)
+{
+	int			len;
+
+	if (!clipped || value == NULL || (len = strlen(value)) <= NOTIFY_FIELD_CLIP)
+		return value;
+	return pnstrdup(value, pg_mbcliplen(value, len, NOTIFY_FIELD_CLIP));
+}
+
 /* Queue the notification of one move, or count it for the summary. */
 static void
 stage_notify(StageMoves *moves, const ModelConfig *model, const char *lead,
@@ -93,15 +113,23 @@ stage_notify(StageMoves *moves, const ModelConfig *model, const char *lead,
 	if (moves->notified >= mql_notify_limit)
 		return;
 	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	json_field(&buf, "model", model->name);
-	json_field(&buf, "lead", lead);
-	json_field(&buf, "from", from);
-	json_field(&buf, "to", to);
-	json_number(&buf, "score", score);
-	json_field(&buf, "cause", cause);
-	json_field(&buf, "at", timestamptz_to_str(GetCurrentTransactionStartTimestamp()));
-	appendStringInfoChar(&buf, '}');
+	for (int clipped = 0; clipped <= 1; clipped++)
+	{
+		resetStringInfo(&buf);
+		appendStringInfoChar(&buf, '{');
+		json_field(&buf, "model", clip(model->name, clipped));
+		json_field(&buf, "lead", clip(lead, clipped));
+		json_field(&buf, "from", clip(from, clipped));
+		json_field(&buf, "to", clip(to, clipped));
+		json_number(&buf, "score", score);
+		json_field(&buf, "cause", clip(cause, clipped));
+		json_field(&buf, "at", timestamptz_to_str(GetCurrentTransactionStartTimestamp()));
+		if (clipped)
+			appendStringInfoString(&buf, ",\"clipped\":true");
+		appendStringInfoChar(&buf, '}');
+		if (buf.len < NOTIFY_PAYLOAD_LIMIT)
+			break;
+	}
 	Async_Notify(NOTIFY_CHANNEL, buf.data);
 	moves->notified++;
 	pfree(buf.data);
@@ -116,7 +144,7 @@ stage_moves_finish(StageMoves *moves, const ModelConfig *model)
 		return;
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	json_field(&buf, "model", model->name);
+	json_field(&buf, "model", clip(model->name, strlen(model->name) > NOTIFY_FIELD_CLIP));
 	json_field(&buf, "summary", "more stage moves than mql_score.notify_limit");
 	appendStringInfo(&buf, ",\"moves\":%d,\"notified\":%d", moves->count, moves->notified);
 	json_field(&buf, "see", "mql_score.stage_history");

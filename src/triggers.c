@@ -106,6 +106,13 @@ score_statement(FunctionCallInfo fcinfo, bool old_rows, bool new_rows)
 	int			id = trigger_tracking(fcinfo, &td);
 	OwnerContext owner;
 
+	/* a hand-made trigger without the transition tables track() declares */
+	if ((old_rows && td->tg_oldtable == NULL) || (new_rows && td->tg_newtable == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("mql_score trigger \"%s\" is not one track() creates", td->tg_trigger->tgname),
+				 errdetail("It has no transition table for the rows it scores."),
+				 errhint("Use mql_score.track() and mql_score.untrack() to manage tracking.")));
 	become_owner(&owner);
 	config_acquire();
 	PG_TRY();

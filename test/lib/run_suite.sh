@@ -55,9 +55,16 @@ tap() {
 	return $rc
 }
 
+# sqlsmith: random SQL against a tracked CRM for 75 s; fails on any
+# backend crash or internal error (XX000) of mql_score.
+fuzz() {
+	bash bench/sqlsmith.sh --installed "${SQLSMITH_MINUTES:-1.25}"
+}
+
 stage "regression and isolation tests (pg_regress)" regress
 stage "regression tests, force_parallel_mode = regress" regress_parallel
 stage "TAP tests (prove)" tap
+stage "sqlsmith fuzzing, 75 s (bench/sqlsmith.sh)" fuzz
 
 echo
 echo "== summary"
