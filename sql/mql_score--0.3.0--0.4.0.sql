@@ -25,6 +25,9 @@ ALTER TABLE @extschema@.rules ENABLE TRIGGER USER;
 ALTER TABLE @extschema@.fit_rules ENABLE TRIGGER USER;
 ALTER TABLE @extschema@.rules ALTER COLUMN written_by SET NOT NULL;
 ALTER TABLE @extschema@.fit_rules ALTER COLUMN written_by SET NOT NULL;
+-- writes that bypass the triggers (session_replication_role = replica) are the writing role's too
+ALTER TABLE @extschema@.rules ALTER COLUMN written_by SET DEFAULT CAST(current_user AS text)::pg_catalog.regrole;
+ALTER TABLE @extschema@.fit_rules ALTER COLUMN written_by SET DEFAULT CAST(current_user AS text)::pg_catalog.regrole;
 COMMENT ON COLUMN @extschema@.rules.written_by IS
 'the role whose rights the condition runs with: set to the role that writes the rule (kept when that role has the recorded one''s rights)';
 COMMENT ON COLUMN @extschema@.fit_rules.written_by IS
