@@ -43,8 +43,15 @@ tap() {
 	return $rc
 }
 
+# The funnel family against an independent Python reference over a
+# randomized stage_history of 120k moves (Europe/Berlin periods).
+funnel_reference() {
+	pg_virtualenv -t -v 15 python3 test/funnel_reference.py
+}
+
 stage "regression and isolation tests (pg_regress)" regress
 stage "TAP tests (prove)" tap
+stage "funnel differential test (Python reference)" funnel_reference
 
 echo
 echo "== summary"
