@@ -225,7 +225,7 @@ CREATE INDEX stage_history_entry_idx ON @extschema@.stage_history (model, to_sta
 -- ROLE or login role) itself.
 CREATE FUNCTION @extschema@._stage_positions(of_model text DEFAULT NULL)
 RETURNS TABLE(model text, stage text, "position" int)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER ROWS 10 SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
 	who text := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
@@ -259,10 +259,9 @@ BEGIN
 		RAISE EXCEPTION 'since (%) is later than until (%)', since, until
 			USING ERRCODE = '22023', HINT = 'The period is [since, until): since must not be later than until.';
 	END IF;
-	PERFORM 1 FROM @extschema@._stage_positions(model) LIMIT 1;
 END $$;
 COMMENT ON FUNCTION @extschema@._funnel_check(text, timestamptz, timestamptz) IS
-'raises 22004 on a NULL argument, 22023 if since > until, 42704 for an unknown model';
+'raises 22004 on a NULL argument, 22023 if since > until';
 
 -- A stage's position in its model; 22023 naming the model's stages if unknown.
 CREATE FUNCTION @extschema@._stage_position(model text, stage text) RETURNS int
@@ -324,14 +323,17 @@ WITH moves AS (
 	FROM moves m
 	WHERE m.to_stage IS DISTINCT FROM m.before
 	WINDOW w AS (PARTITION BY m.model, m.lead ORDER BY m.at, m.id)
+), numbered AS (
+	-- numbered while still in lead order (an incremental sort), then joined
+	SELECT c.*, row_number() OVER (PARTITION BY c.model, c.lead, c.to_stage ORDER BY c.at, c.id) AS episode
+	FROM changes c
+	WHERE c.to_stage IS NOT NULL
 )
-SELECT c.model, c.lead, c.to_stage AS stage, p.position,
-       row_number() OVER (PARTITION BY c.model, c.lead, c.to_stage ORDER BY c.at, c.id) AS episode,
+SELECT c.model, c.lead, c.to_stage AS stage, p.position, c.episode,
        c.at AS entered_at, c.left_at, c.next_stage, c.cause AS cause_in, c.cause_out,
        c.left_at - c.at AS duration
-FROM changes c
-LEFT JOIN @extschema@._stage_positions() p ON p.model = c.model AND p.stage = c.to_stage
-WHERE c.to_stage IS NOT NULL;
+FROM numbered c
+LEFT JOIN @extschema@._stage_positions() p ON p.model = c.model AND p.stage = c.to_stage;
 COMMENT ON VIEW @extschema@.stage_episodes IS
 'one row per continuous stay of a lead in a stage, from stage_history (rows of a lead in (at, id) order): episode 1 is the first stay in that stage; left_at, next_stage, cause_out and duration are NULL while the lead is there; next_stage is NULL too when the lead left every stage (to_stage NULL); position is NULL for a stage no longer in stages';
 
@@ -341,11 +343,16 @@ CREATE FUNCTION @extschema@.funnel(model text, since timestamptz, until timestam
 RETURNS TABLE(stage text, "position" int, reached bigint, of_first float8, of_previous float8)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
+DECLARE
+	names text[];
+	positions int[];
 BEGIN
 	PERFORM @extschema@._funnel_check(funnel.model, funnel.since, funnel.until);
+	SELECT array_agg(p.stage ORDER BY p.position), array_agg(p.position ORDER BY p.position)
+	INTO names, positions FROM @extschema@._stage_positions(funnel.model) p;
 	RETURN QUERY
 	WITH s AS (
-		SELECT p.stage, p.position FROM @extschema@._stage_positions(funnel.model) p
+		SELECT u.stage, u.position FROM unnest(names, positions) u(stage, position)
 	), per_lead AS (
 		-- when the lead first entered a known stage, and the highest it reached
 		SELECT min(h.at) AS first_at, max(s.position) AS top
@@ -381,11 +388,14 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $
 #variable_conflict use_column
 DECLARE
 	target int;
+	reaching text[];
 BEGIN
 	PERFORM @extschema@._funnel_check(conversion.model, conversion.since, conversion.until);
 	PERFORM @extschema@._stage_position(conversion.model, conversion.from_stage);
 	target := @extschema@._stage_position(conversion.model, conversion.to_stage);
 	PERFORM @extschema@._grain_step(conversion.grain);
+	SELECT array_agg(p.stage) INTO reaching
+	FROM @extschema@._stage_positions(conversion.model) p WHERE p.position >= target;
 	IF conversion.within < interval '0' THEN
 		RAISE EXCEPTION 'within must not be negative'
 			USING ERRCODE = '22023', HINT = 'within is how long after entering from_stage a lead has to reach to_stage; NULL for no limit.';
@@ -405,8 +415,7 @@ BEGIN
 		FROM cohort c
 		JOIN @extschema@.stage_history h
 		  ON h.model = conversion.model AND h.lead = c.lead AND (h.at, h.id) > (c.at, c.id)
-		WHERE h.to_stage IN (SELECT p.stage FROM @extschema@._stage_positions(conversion.model) p
-		                     WHERE p.position >= target)
+		WHERE h.to_stage = ANY (reaching)
 		GROUP BY c.lead
 	), judged AS (
 		SELECT date_trunc(conversion.grain, c.at) AS cohort, r.at - c.at AS took,
@@ -439,8 +448,12 @@ DECLARE
 	step interval;
 	first_start timestamptz;
 	last_end timestamptz;
+	names text[];
+	positions int[];
 BEGIN
 	PERFORM @extschema@._funnel_check(stage_flow.model, stage_flow.since, stage_flow.until);
+	SELECT array_agg(p.stage ORDER BY p.position), array_agg(p.position ORDER BY p.position)
+	INTO names, positions FROM @extschema@._stage_positions(stage_flow.model) p;
 	step := @extschema@._grain_step(stage_flow.grain);
 	IF stage_flow.since = stage_flow.until THEN
 		RETURN;		-- an empty range intersects no period
@@ -452,7 +465,7 @@ BEGIN
 	END IF;
 	RETURN QUERY
 	WITH s AS (
-		SELECT p.stage, p.position FROM @extschema@._stage_positions(stage_flow.model) p
+		SELECT u.stage, u.position FROM unnest(names, positions) u(stage, position)
 	), moves AS (
 		SELECT h.lead, h.to_stage, h.at, h.id,
 		       lag(h.to_stage) OVER (PARTITION BY h.lead ORDER BY h.at, h.id) AS before
@@ -504,11 +517,16 @@ RETURNS TABLE(stage text, "position" int, stays bigint, avg_time interval, media
 	p90_time interval, open bigint, open_median_age interval, left_forward bigint, left_back bigint)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
+DECLARE
+	names text[];
+	positions int[];
 BEGIN
 	PERFORM @extschema@._funnel_check(stage_times.model, stage_times.since, stage_times.until);
+	SELECT array_agg(p.stage ORDER BY p.position), array_agg(p.position ORDER BY p.position)
+	INTO names, positions FROM @extschema@._stage_positions(stage_times.model) p;
 	RETURN QUERY
 	WITH s AS (
-		SELECT p.stage, p.position FROM @extschema@._stage_positions(stage_times.model) p
+		SELECT u.stage, u.position FROM unnest(names, positions) u(stage, position)
 	), moves AS (
 		SELECT h.lead, h.to_stage, h.at, h.id,
 		       lag(h.to_stage) OVER (PARTITION BY h.lead ORDER BY h.at, h.id) AS before
