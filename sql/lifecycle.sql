@@ -251,3 +251,56 @@ SELECT count(*) FILTER (WHERE fit <> 0) AS fits_left FROM lead_state WHERE model
 DROP VIEW reference;
 DROP TABLE activity, contacts;
 DELETE FROM models WHERE name IN ('life', 'fade');
+
+-- stage-move causes stay true: a change (a rescore, an UPDATE) moves a lead
+-- under its own name only if it changed the lead's score; a lead it left
+-- as it was, but that decay has taken across a threshold, moves with cause
+-- decay, as refresh_stages would have moved it
+CREATE TABLE drift_events (contact bigint, at timestamptz, kind text);
+CREATE INDEX ON drift_events (contact);
+INSERT INTO models (name, half_life, demote) VALUES ('drift', '1 day', true);
+INSERT INTO stages (model, name, position, min_score) VALUES ('drift', 'cold', 1, 0), ('drift', 'warm', 2, 10), ('drift', 'hot', 3, 50);
+INSERT INTO rules (id, model, event_type, points) VALUES (701, 'drift', 'visit', 80), (702, 'drift', 'download', 80);
+SELECT track('drift_events', 'contact', 'at', 'kind', model => 'drift') AS tracked;
+INSERT INTO drift_events VALUES (1, now() - interval '1 hour', 'visit'), (2, now() - interval '1 hour', 'visit'),
+	(3, now() - interval '1 hour', 'download'), (6, now() - interval '1 hour', 'webinar');
+CALL run_maintenance();
+SELECT lead, stage, due_at > now() AS due_later FROM lead_state WHERE model = 'drift' ORDER BY lead;
+-- two days pass: the events, and the state they gave, move two days back
+SET session_replication_role = replica;
+UPDATE drift_events SET at = at - interval '2 days';
+UPDATE lead_state SET last_event_at = last_event_at - interval '2 days', due_at = due_at - interval '2 days',
+	stage_entered_at = stage_entered_at - interval '2 days' WHERE model = 'drift';
+RESET session_replication_role;
+SELECT lead, stage, due_at <= now() AS due FROM lead_state WHERE model = 'drift' ORDER BY lead;
+-- and the state is still what a recomputation from the rows gives
+SELECT s.lead, abs(score_of(s.lead::bigint, 'drift') - e.total) < 1e-9 AS state_is_recomputation
+FROM lead_state s, LATERAL (SELECT coalesce(sum(contribution), 0) AS total FROM explain(s.lead::bigint, 'drift')) e
+WHERE s.model = 'drift' ORDER BY s.lead;
+-- an UPDATE no rule reads leaves lead 2's score alone: decay moves it
+UPDATE drift_events SET kind = kind WHERE contact = 2;
+-- a rule for webinars (raises lead 6), downloads worth less (lowers leads 3
+-- and 5, the latter not due), nothing for visits: lead 1's move is decay's
+INSERT INTO drift_events VALUES (5, now() - interval '1 hour', 'download');
+INSERT INTO rules (id, model, event_type, points) VALUES (703, 'drift', 'webinar', 60);
+UPDATE rules SET points = 20 WHERE id = 702;
+SELECT model FROM model_status WHERE config_changed_at > rescored_at ORDER BY 1;
+CALL run_maintenance();
+SELECT lead, from_stage, to_stage, cause FROM stage_history WHERE model = 'drift' ORDER BY lead::int, id;
+-- rescore() alike: lead 7 decayed (decay); lead 8's score is unchanged but
+-- its stage's threshold was raised, and it was not due (rescore)
+INSERT INTO drift_events VALUES (7, now() - interval '1 hour', 'visit'), (8, now() - interval '1 hour', 'visit');
+SET session_replication_role = replica;
+UPDATE drift_events SET at = at - interval '2 days' WHERE contact = 7;
+UPDATE lead_state SET last_event_at = last_event_at - interval '2 days', due_at = due_at - interval '2 days',
+	stage_entered_at = stage_entered_at - interval '2 days' WHERE model = 'drift' AND lead = '7';
+RESET session_replication_role;
+UPDATE stages SET min_score = 90 WHERE model = 'drift' AND name = 'hot';
+CALL rescore('drift');
+SELECT lead, from_stage, to_stage, cause FROM stage_history WHERE model = 'drift' AND lead IN ('7', '8') ORDER BY lead::int, id;
+-- refresh_stages finds nothing left: the decay moves are the three above
+CALL refresh_stages('drift');
+SELECT count(*) AS decay_moves FROM stage_history WHERE model = 'drift' AND cause = 'decay';
+SELECT untrack('drift_events', 'drift') >= 0 AS untracked;
+DROP TABLE drift_events;
+DELETE FROM models WHERE name = 'drift';

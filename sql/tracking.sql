@@ -146,3 +146,33 @@ SELECT untrack('public.pevents', 'm'), untrack('public.forms', 'm');
 DROP TABLE public.pevents, public.pevents_2027, public.forms;
 DROP SCHEMA crm CASCADE;
 DELETE FROM models WHERE name IN ('m', 'uuid_model');
+
+-- Never silently unscored: a trigger whose tracking this database does not
+-- know (copied with its table, as Citus copies triggers onto shards on its
+-- workers) raises instead of doing nothing ...
+INSERT INTO models (name) VALUES ('copies');
+CREATE TABLE public.copied (contact bigint, at timestamptz, kind text);
+CREATE TRIGGER mql_score_999_ins AFTER INSERT ON public.copied REFERENCING NEW TABLE AS mql_new
+	FOR EACH STATEMENT EXECUTE FUNCTION mql_score._on_insert('999');
+INSERT INTO public.copied VALUES (1, now(), 'visit');
+CREATE TRIGGER mql_score_leads_999_ins AFTER INSERT ON public.copied REFERENCING NEW TABLE AS mql_new
+	FOR EACH STATEMENT EXECUTE FUNCTION mql_score._on_leads_change('999');
+DROP TRIGGER mql_score_999_ins ON public.copied;
+INSERT INTO public.copied VALUES (1, now(), 'visit');
+DROP TRIGGER mql_score_leads_999_ins ON public.copied;
+-- ... and track() refuses a Citus distributed table (Citus simulated here by
+-- its catalog table; the real thing is tested where Citus is built)
+SET allow_system_table_mods = on;
+CREATE TABLE pg_catalog.pg_dist_partition (logicalrelid regclass);
+RESET allow_system_table_mods;
+INSERT INTO pg_catalog.pg_dist_partition VALUES ('public.copied');
+SELECT track('public.copied', 'contact', 'at', 'kind', model => 'copies');
+SELECT track_leads('public.copied', 'contact', model => 'copies');
+DELETE FROM pg_catalog.pg_dist_partition;
+SELECT track('public.copied', 'contact', 'at', 'kind', model => 'copies') AS local_tables_still_track;
+SELECT untrack('public.copied', 'copies');
+SET allow_system_table_mods = on;
+DROP TABLE pg_catalog.pg_dist_partition;
+RESET allow_system_table_mods;
+DROP TABLE public.copied;
+DELETE FROM models WHERE name = 'copies';

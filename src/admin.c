@@ -13,6 +13,7 @@
 #include "access/table.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "catalog/namespace.h"
 #include "commands/event_trigger.h"
@@ -122,6 +123,37 @@ check_table_kind(Relation rel, const char *purpose)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot track temporary table \"%s\"", RelationGetRelationName(rel)),
 				 errdetail("Scores outlive sessions; a temporary table's rows do not.")));
+}
+
+/*
+ * Refuse a Citus distributed or reference table: its rows live in shards on
+ * the worker nodes, where the triggers Citus copies would fire without
+ * mql_score's configuration (they raise there, see triggers.h).
+ */
+static void
+check_not_distributed(Relation rel, const char *purpose)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
+	bool		distributed;
+
+	if (!OidIsValid(get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE)))
+		return;					/* no Citus in this database */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute_with_args failed on pg_dist_partition");
+	distributed = SPI_processed > 0;
+	SPI_finish();
+	if (distributed)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot track \"%s\": it is a Citus distributed or reference table",
+						RelationGetRelationName(rel)),
+				 errdetail("%s needs the table's rows on this node; Citus keeps them in shards on the workers, "
+						   "where mql_score's triggers would find no configuration and score nothing.", purpose),
+				 errhint("Track a local table of this node; scoring distributed tables is not supported yet.")));
 }
 
 /* Compile a rule's condition against one table as its author (raising on error). */
@@ -362,6 +394,7 @@ mql_check_trackable(PG_FUNCTION_ARGS)
 
 	rel = relation_open(relid, AccessShareLock);
 	check_table_kind(rel, "track()");
+	check_not_distributed(rel, "track()");
 
 	lead = tracked_column(rel, PG_GETARG_NAME(2), "lead");
 	lead_type = get_atttype(relid, lead);
@@ -593,6 +626,7 @@ mql_check_lead_table(PG_FUNCTION_ARGS)
 	model_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	rel = relation_open(relid, AccessShareLock);
 	check_table_kind(rel, "track_leads()");
+	check_not_distributed(rel, "track_leads()");
 	id = tracked_column(rel, PG_GETARG_NAME(1), "lead id");
 	id_type = get_atttype(relid, id);
 	kind = lead_kind_of_type(id_type);

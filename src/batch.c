@@ -23,6 +23,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/xact.h"
 #include "batch.h"
 #include "caps.h"
@@ -772,10 +774,26 @@ recycle_target(const ModelConfig *model, double score)
 	return target;
 }
 
+/*
+ * Whether a change left the lead's score as it was: the same events, and
+ * engagement and fit equal to the 1e-9 to which a recomputation agrees
+ * with the triggers' bookkeeping (a rescore must not claim a rounding).
+ */
+static bool
+score_unchanged(const LeadState *before, const LeadState *after)
+{
+	return before->has_events == after->has_events &&
+		(!before->has_events || before->last_event_at == after->last_event_at) &&
+		before->events == after->events &&
+		fabs(before->engagement - after->engagement) <=
+		1e-9 * Max(fabs(before->engagement), fabs(after->engagement)) &&
+		fabs(before->fit - after->fit) <= 1e-9 * Max(fabs(before->fit), fabs(after->fit));
+}
+
 /* Carry out a lead's action once its scores are up to date. */
 static void
 apply_action(ScoreBatch *batch, ModelConfig *model, LeadDelta *d, LeadState *state,
-			 TimestampTz eval_at, int promote_idx, int64 promote_rule)
+			 TimestampTz eval_at, int promote_idx, int64 promote_rule, bool score_kept)
 {
 	double		score = lead_score_at(model, state, batch->now);
 	int			current = stage_index(model, state->stage);
@@ -784,11 +802,12 @@ apply_action(ScoreBatch *batch, ModelConfig *model, LeadDelta *d, LeadState *sta
 	{
 		case ACTION_NONE:
 			stage_evaluate(batch->store, &batch->moves, model, d->key.data, state, eval_at,
-						   promote_idx, promote_rule, batch->cause ? batch->cause : "event");
+						   promote_idx, promote_rule, batch->cause ? batch->cause : "event",
+						   score_kept);
 			return;
 		case ACTION_REFRESH:
 			stage_evaluate(batch->store, &batch->moves, model, d->key.data, state, batch->now,
-						   -1, 0, "decay");
+						   -1, 0, "decay", false);
 			return;
 		case ACTION_SET_STAGE:
 			stage_move(batch->store, &batch->moves, model, d->key.data, state, d->action_stage,
@@ -825,9 +844,11 @@ apply_lead(ScoreBatch *batch, LeadDelta *d, LeadState *state, bool existed)
 	int			promote_idx;
 	int64		promote_rule = d->promote_rule;
 	TimestampTz eval_at = d->has_new ? Max(batch->now, d->max_new) : batch->now;
+	LeadState	before;
 
 	if (!existed && !worth_creating(d))
 		return STORE_NOTHING;
+	before = *state;			/* to tell later whether the change moved the score */
 	d->stage_before = state->stage ? MemoryContextStrdup(batch->cxt, state->stage) : NULL;
 
 	/*
@@ -867,7 +888,8 @@ apply_lead(ScoreBatch *batch, LeadDelta *d, LeadState *state, bool existed)
 	}
 	if (d->has_fit)
 		state->fit = d->fit;
-	apply_action(batch, model, d, state, eval_at, promote_idx, promote_rule);
+	apply_action(batch, model, d, state, eval_at, promote_idx, promote_rule,
+				 score_unchanged(&before, state));
 
 	d->stored = d->action != ACTION_MERGE_FROM;
 	d->stage_after = state->stage ? MemoryContextStrdup(batch->cxt, state->stage) : NULL;

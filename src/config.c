@@ -57,6 +57,7 @@ typedef struct ConfigCache
 	Oid		   *relids;
 	int			refcount;		/* holders of this version */
 	uint64		generation;		/* builds so far in this backend */
+	bool		in_parallel;	/* built in parallel mode, from the query's snapshot */
 } ConfigCache;
 
 /*
@@ -540,9 +541,12 @@ config_build(void)
 	/*
 	 * Read the latest committed configuration, not the transaction's
 	 * snapshot: a REPEATABLE READ transaction must not pin old rules into a
-	 * cache its session keeps.
+	 * cache its session keeps.  A parallel query (score_of in a BI query's
+	 * parallel plan) may take no new snapshot: it reads with the query's,
+	 * and the next acquire outside parallel mode builds afresh.
 	 */
-	PushActiveSnapshot(GetLatestSnapshot());
+	fresh->in_parallel = IsInParallelMode();
+	PushActiveSnapshot(fresh->in_parallel ? GetActiveSnapshot() : GetLatestSnapshot());
 	PG_TRY();
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -610,7 +614,7 @@ hold_current(bool by_refresh)
 void
 config_acquire(void)
 {
-	if (cache == NULL || cache_stale)
+	if (cache == NULL || cache_stale || (cache->in_parallel && !IsInParallelMode()))
 		config_build();
 	hold_current(false);
 }

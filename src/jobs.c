@@ -19,7 +19,6 @@
 #include "jobs.h"
 #include "miscadmin.h"
 #include "state_store.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/catcache.h"
@@ -303,7 +302,10 @@ may_run_job(Oid role, const char *name)
 		Form_pg_proc proc = (Form_pg_proc) GETSTRUCT(&procs->members[i]->tuple);
 
 		if (proc->pronamespace == namespace && proc->prokind == PROKIND_PROCEDURE)
-			allowed |= pg_proc_aclcheck(proc->oid, role, ACL_EXECUTE) == ACLCHECK_OK;
+			allowed |= DatumGetBool(DirectFunctionCall3(has_function_privilege_id_id,
+														ObjectIdGetDatum(role),
+														ObjectIdGetDatum(proc->oid),
+														CStringGetTextDatum("EXECUTE")));
 	}
 	ReleaseSysCacheList(procs);
 	return allowed;

@@ -21,6 +21,7 @@
 #include "jobs.h"
 #include "lead_key.h"
 #include "stages.h"
+#include "triggers.h"
 #include "state_store.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -500,9 +501,11 @@ mql_on_leads_change(PG_FUNCTION_ARGS)
 	{
 		ModelConfig *model = config_fit_tracking(id);
 
-		if (model != NULL && TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+		if (model == NULL)
+			trigger_check_unknown_tracking(td, id, "lead table tracking");
+		else if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 			(void) refit(model);
-		else if (model != NULL)
+		else
 		{
 			FitTable   *table = config_fit_table(model, td->tg_relation);
 			int64		rows = (td->tg_oldtable ? tuplestore_tuple_count(td->tg_oldtable) : 0) +

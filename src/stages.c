@@ -156,12 +156,20 @@ lowest_automatic(const ModelConfig *model)
 void
 stage_evaluate(StateStore *store, StageMoves *moves, const ModelConfig *model,
 			   const char *lead, LeadState *state, TimestampTz t,
-			   int promote_idx, int64 promote_rule, const char *cause)
+			   int promote_idx, int64 promote_rule, const char *cause, bool score_kept)
 {
 	int			current = stage_index(model, state->stage);
 	double		score = lead_score_at(model, state, t);
 	int			reached = -1;
 	int			target;
+
+	/*
+	 * A move the score decides, after a change that left the score as it
+	 * was, is time's if decay had made the lead due (state->due_at is still
+	 * the one computed before the change): refresh_stages would have made
+	 * it.  If it was not due, the change itself (a stage edit) moved it.
+	 */
+	const char *score_cause = score_kept && state->has_due && state->due_at <= t ? "decay" : cause;
 
 	for (int i = 0; i < model->nstages; i++)
 		if (model->stages[i].automatic && score >= model->stages[i].min_score)
@@ -173,8 +181,10 @@ stage_evaluate(StateStore *store, StageMoves *moves, const ModelConfig *model,
 		bool		promoted = promote_idx > reached;
 
 		/* an event's promotion says "promote"; a rescore's or track()'s keeps its cause */
-		stage_move(store, moves, model, lead, state, target, score,
-				   promoted && strcmp(cause, "event") == 0 ? "promote" : cause,
+		const char *move_cause = !promoted ? score_cause :
+			strcmp(cause, "event") == 0 ? "promote" : cause;
+
+		stage_move(store, moves, model, lead, state, target, score, move_cause,
 				   promoted ? promote_rule : 0, NULL);
 	}
 	else if (model->demote && current >= 0 && model->stages[current].automatic &&
@@ -183,7 +193,7 @@ stage_evaluate(StateStore *store, StageMoves *moves, const ModelConfig *model,
 		int			to = reached >= 0 ? reached : lowest_automatic(model);
 
 		if (to < current)
-			stage_move(store, moves, model, lead, state, to, score, cause, 0, NULL);
+			stage_move(store, moves, model, lead, state, to, score, score_cause, 0, NULL);
 	}
 	stage_due_at(model, state);
 }

@@ -32,11 +32,14 @@ extern void stage_moves_init(StageMoves *moves);
  * (demote models, automatic stages only) to what the score supports.  A
  * move updates `state`, appends to stage_history with `cause` (or
  * 'promote' when an event's promotion decided it) and queues a NOTIFY.
+ * `score_kept`: the change left the lead's score as it was, so a move the
+ * score decides for a lead decay had made due is recorded as 'decay'.
  * Then recomputes state->due_at.
  */
 extern void stage_evaluate(StateStore *store, StageMoves *moves, const ModelConfig *model,
 						   const char *lead, LeadState *state, TimestampTz t,
-						   int promote_idx, int64 promote_rule, const char *cause);
+						   int promote_idx, int64 promote_rule, const char *cause,
+						   bool score_kept);
 
 /* Move a lead to `to_idx` (-1: no stage) unconditionally: manual moves. */
 extern void stage_move(StateStore *store, StageMoves *moves, const ModelConfig *model,

@@ -11,13 +11,19 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "batch.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "config.h"
 #include "fmgr.h"
 #include "jobs.h"
+#include "triggers.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -59,6 +65,39 @@ trigger_tracking(FunctionCallInfo fcinfo, TriggerData **td)
 	return pg_strtoint32((*td)->tg_trigger->tgargs[0]);
 }
 
+/* Whether trigger `tgoid` is still in the catalog (it was not dropped meanwhile). */
+static bool
+trigger_exists(Oid tgoid)
+{
+	Relation	rel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(tgoid));
+	scan = systable_beginscan(rel, TriggerOidIndexId, true, NULL, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+void
+trigger_check_unknown_tracking(TriggerData *td, int id, const char *what)
+{
+	if (!trigger_exists(td->tg_trigger->tgoid))
+		return;					/* untracked by a transaction that committed meanwhile */
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("mql_score trigger \"%s\" on table \"%s\" names %s %d, which this database does not have",
+					td->tg_trigger->tgname, RelationGetRelationName(td->tg_relation), what, id),
+			 errdetail("Rows written to the table would not be scored."),
+			 errhint("Triggers copied with a table (Citus shards on a worker node, a table restored "
+					 "without mql_score's configuration) cannot score it: track the table where "
+					 "mql_score's configuration lives, or drop the trigger.")));
+}
+
 /* Apply a statement's old and/or new rows to the tracking's model. */
 static Datum
 score_statement(FunctionCallInfo fcinfo, bool old_rows, bool new_rows)
@@ -73,8 +112,9 @@ score_statement(FunctionCallInfo fcinfo, bool old_rows, bool new_rows)
 	{
 		TrackingConfig *tc = config_tracking(id, true);
 
-		/* untracked in a transaction that committed after ours began: nothing to do */
-		if (tc != NULL)
+		if (tc == NULL)
+			trigger_check_unknown_tracking(td, id, "tracking");
+		else
 		{
 			TableRules *rules = config_table_rules(tc, td->tg_relation);
 			bool		updating = old_rows && new_rows;
@@ -136,7 +176,9 @@ mql_on_truncate(PG_FUNCTION_ARGS)
 	{
 		TrackingConfig *tc = config_tracking(id, true);
 
-		if (tc != NULL && TRIGGER_FIRED_BEFORE(td->tg_event))
+		if (tc == NULL)
+			trigger_check_unknown_tracking(td, id, "tracking");
+		else if (TRIGGER_FIRED_BEFORE(td->tg_event))
 		{
 			MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 			TruncatedLeads *noted = palloc(sizeof(TruncatedLeads));
@@ -146,7 +188,7 @@ mql_on_truncate(PG_FUNCTION_ARGS)
 			truncated = lappend(truncated, noted);
 			MemoryContextSwitchTo(old);
 		}
-		else if (tc != NULL)
+		else
 		{
 			ListCell   *lc;
 

@@ -35,6 +35,18 @@ regress() {
 	return $rc
 }
 
+# The regression suite again with every query forced through a parallel
+# worker, as PostgreSQL's buildfarm runs its own (force_parallel_mode,
+# renamed debug_parallel_query in 16): reading functions must work there.
+regress_parallel() {
+	pg_virtualenv -t -v 15 -o 'max_worker_processes=16' -o 'max_parallel_workers=8' \
+		-o 'force_parallel_mode=regress' \
+		"${PGXS_MAKE[@]}" installcheck TAP_TESTS= ISOLATION=
+	local rc=$?
+	[ $rc -ne 0 ] && [ -f regression.diffs ] && head -200 regression.diffs
+	return $rc
+}
+
 # TAP tests: each starts its own clusters (PostgreSQL::Test::Cluster).
 tap() {
 	"${PGXS_MAKE[@]}" installcheck REGRESS= ISOLATION=
@@ -50,6 +62,7 @@ funnel_reference() {
 }
 
 stage "regression and isolation tests (pg_regress)" regress
+stage "regression tests, force_parallel_mode = regress" regress_parallel
 stage "TAP tests (prove)" tap
 stage "funnel differential test (Python reference)" funnel_reference
 
