@@ -205,8 +205,9 @@ GRANT EXECUTE ON FUNCTION @extschema@._require_job(text), @extschema@._check_bat
 -- A lead's rows are ordered by (at, id); what a row's to_stage says is where
 -- the lead is after it (from_stage is not consulted, so a hand-imported
 -- history only needs to_stage right).  A row whose to_stage is the stage the
--- lead is already in continues the stay; a row with to_stage NULL (merge_leads
--- on the merged-away lead, a demotion below every stage) ends it.  Stages no
+-- lead is already in continues the stay; a row with to_stage NULL (what
+-- merge_leads writes for the merged-away lead; imported history may have
+-- them too) ends it and starts none.  Stages no
 -- longer in mql_score.stages (a previous tool's names) appear in
 -- stage_episodes with position NULL; the functions, which rank stages by
 -- position, see only the model's current stages: an entry into an unknown
