@@ -6,7 +6,7 @@ DATA       = $(sort $(wildcard sql/mql_score--*.sql))
 DOCS       = doc/mql_score.md
 
 # pg_regress suite: sql/<name>.sql against expected/<name>.out
-REGRESS      = decay_curves decayed decayed_agg config tracking scoring privileges lifecycle differential bad_input config_columns security parallel_reads
+REGRESS      = decay_curves decayed decayed_agg config tracking scoring privileges lifecycle differential bad_input config_columns security parallel_reads funnel
 REGRESS_OPTS = --inputdir=. --load-extension=mql_score
 # isolation specs: test/isolation/specs/<name>.spec against test/isolation/expected/<name>.out
 ISOLATION      = concurrent_inserts opposite_order_batches insert_vs_rule_change insert_vs_untrack delete_vs_insert

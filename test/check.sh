@@ -5,7 +5,7 @@
 # failure.  CI (.ci/run) runs exactly this.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-mql_install_packages sqlsmith
+mql_install_packages sqlsmith python3 tzdata
 ASSERTS=1 mql_build_install
 
 # initdb (used by the TAP tests) refuses to run as root: as root, run the

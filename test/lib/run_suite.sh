@@ -65,10 +65,17 @@ fuzz() {
 	bash bench/sqlsmith.sh --installed "${SQLSMITH_MINUTES:-1.25}"
 }
 
+# The funnel family against an independent Python reference over a
+# randomized stage_history of 120k moves (Europe/Berlin periods).
+funnel_reference() {
+	pg_virtualenv -t -v 15 python3 test/funnel_reference.py
+}
+
 stage "regression and isolation tests (pg_regress)" regress
 stage "regression tests, force_parallel_mode = regress" regress_parallel
 stage "TAP tests (prove)" tap
 stage "sqlsmith fuzzing, 75 s (bench/sqlsmith.sh)" fuzz
+stage "funnel differential test (Python reference)" funnel_reference
 
 echo
 echo "== summary"
