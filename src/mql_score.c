@@ -1,14 +1,29 @@
 /*
  * mql_score.c — module entry point: GUCs and cache invalidation hooks.
  *
- * Each concern lives in its own file: decay_curves.c (the four curves),
- * decayed.c and decayed_agg.c (the mergeable type and its aggregates),
- * config.c (the configuration cache), condition.c (rule conditions),
- * event_row.c (reading an activity row), batch.c (applying a statement's
- * rows), caps.c (capped rules), recompute.c (a lead from scratch),
- * stages.c (stage moves), state_store.c (state tables), triggers.c,
- * admin.c and jobs.c (SQL-callable entry points), reading.c (score_of,
- * stage_of, explain).
+ * The files, one concern each (a header says which file implements it):
+ *
+ *   decay_curves.c   exp/linear/gauss/half-life decay curves
+ *   decayed.c/.h     the mergeable decayed type: math, I/O, operators
+ *   decayed_agg.c    decayed_sum and decayed_union aggregates
+ *   config.c/.h      the per-backend configuration cache, invalidation,
+ *                    and who code runs as (become_owner)
+ *   condition.c/.h   rule and fit conditions: compiled like CHECK
+ *                    constraints, run with their writer's rights
+ *   lead_key.c/.h    a lead's identity as text
+ *   event_row.c/.h   reading one activity or lead-table row
+ *   caps.c/.h        once / max_per_day bookkeeping
+ *   batch.c/.h       applying a statement's (or job's) changes per lead
+ *   recompute.c/.h   a lead from scratch, the definition batches agree with
+ *   stages.c/.h      stage moves, due times, history and notifications
+ *   state_store.c/.h direct access to lead_state, stage_history, skipped
+ *   triggers.c/.h    the triggers track() attaches to activity tables
+ *   lifecycle.c      fit (the lead-table trigger, refit) and manual moves:
+ *                    set_stage, recycle, merge_leads, forget
+ *   jobs.c/.h        recomputing sets of leads; the jobs' privilege check
+ *   admin.c          validation of configuration as it is written, track()
+ *                    checks, DDL event handling
+ *   reading.c        score_of, stage_of, explain
  */
 #include "postgres.h"
 
