@@ -8,7 +8,7 @@
  *
  *   16: varlena macros (VARSIZE_ANY, VARDATA_ANY, …) moved to varatt.h;
  *       ExecInitRangeTable takes RTEPermissionInfos; EvalPlanQualInit takes
- *       the result relations.
+ *       the result relations; ExecInsertIndexTuples takes onlySummarizing.
  *   17: getIdentitySequence takes a Relation instead of an Oid.
  *   18: ExecInitRangeTable takes the unpruned relations; index_beginscan takes
  *       instrumentation; RelationGetPrimaryKeyIndex says whether a DEFERRABLE
@@ -63,6 +63,17 @@ compat_epq_init(EPQState *epqstate, EState *estate)
 	EvalPlanQualInit(epqstate, estate, NULL, NIL, -1, NIL);
 #else
 	EvalPlanQualInit(epqstate, estate, NULL, NIL, -1);
+#endif
+}
+
+/* Insert the index entries of a freshly inserted (not updated) tuple. */
+static inline List *
+compat_insert_index_tuples(ResultRelInfo *rri, TupleTableSlot *slot, EState *estate)
+{
+#if PG_VERSION_NUM >= 160000
+	return ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false);
+#else
+	return ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
 #endif
 }
 

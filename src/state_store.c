@@ -424,8 +424,7 @@ store_flush_table(StateStore *store, StoreTable *table)
 	for (int i = 0; i < table->nwaiting; i++)
 	{
 		if (table->rri->ri_NumIndices > 0)
-			list_free(ExecInsertIndexTuples(table->rri, table->waiting[i], store->estate,
-											false, false, NULL, NIL));
+			list_free(compat_insert_index_tuples(table->rri, table->waiting[i], store->estate));
 		ExecClearTuple(table->waiting[i]);
 	}
 	table->nwaiting = 0;
