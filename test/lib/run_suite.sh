@@ -49,11 +49,19 @@ show_diffs() {
 	return 0
 }
 
+# pg_regress suite, then the isolation specs even when the suite failed.
+regress_and_isolation() {
+	local rc=0
+	make -s PG_CONFIG="$1" installcheck TAP_TESTS= ISOLATION= || rc=1
+	make -s PG_CONFIG="$1" installcheck TAP_TESTS= REGRESS= || rc=1
+	return $rc
+}
+
 # pg_regress suite and isolation specs on one throwaway cluster (Debian's).
 regress_debian() {
 	local major=$1
 	pg_virtualenv -t -v "$major" -o 'max_worker_processes=16' -o 'max_parallel_workers=8' \
-		make -s PG_CONFIG="$(pg_bindir "$major")/pg_config" installcheck TAP_TESTS=
+		bash -c "$(declare -f regress_and_isolation); regress_and_isolation $(pg_bindir "$major")/pg_config"
 	local rc=$?
 	[ $rc -ne 0 ] && show_diffs
 	return $rc
@@ -79,12 +87,13 @@ regress_private() {
 	"$bindir/pg_ctl" -D "$data" -l "$tmp/server.log" -w -t 120 start >/dev/null ||
 		{ tail -20 "$tmp/server.log"; rm -rf "$tmp"; return 1; }
 	PGHOST=$sock PGPORT=5432 PGUSER=postgres PATH="$bindir:$PATH" \
-		make -s PG_CONFIG="$bindir/pg_config" installcheck TAP_TESTS=
+		regress_and_isolation "$bindir/pg_config"
 	rc=$?
 	"$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
 	if [ $rc -ne 0 ]; then
 		show_diffs
-		tail -20 "$tmp/server.log"
+		# a crash or a failed assertion shows in the server log only
+		grep -E 'TRAP:|PANIC|terminated by signal' "$tmp/server.log" | tail -20
 	fi
 	rm -rf "$tmp"
 	return $rc
