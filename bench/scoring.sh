@@ -19,6 +19,7 @@
 # check; a missed performance target is reported, not an error.
 #
 #   bash bench/scoring.sh
+#   BENCH_PG=18 bash bench/scoring.sh   # on a private release build of 18
 #
 # Knobs (environment): BENCH_EVENTS (1000000), BENCH_LEADS (100000),
 # BENCH_RUNS (3: COPY rounds), BENCH_PGBENCH_ROUNDS (6) of
@@ -38,6 +39,7 @@ RUNS=${BENCH_RUNS:-3}
 PGBENCH_ROUNDS=${BENCH_PGBENCH_ROUNDS:-6}
 PGBENCH_SECONDS=${BENCH_PGBENCH_SECONDS:-10}
 PROFILE=${BENCH_PROFILE:-auto}
+BENCH_PG=${BENCH_PG:-15}
 DB=mql_bench
 COLUMNS_COPIED="contact_id, created_at, kind, path, duration_s, props"
 
@@ -442,25 +444,62 @@ trap bench_on_exit EXIT
 
 # shellcheck source=../test/lib/common.sh
 . "$BENCH_DIR/../test/lib/common.sh"
-mql_install_packages
-mql_build_install				# no ASSERTS: we measure production code
 
-# The cluster loads this build from a private copy (Debian's
-# extension_destdir), so another build installed meanwhile on a shared
-# machine cannot change the code under measurement.
-install_dir=$(mktemp -d /tmp/mql_bench_install.XXXXXX)
-chmod 755 "$install_dir"
-make -s -C "$MQL_ROOT" install DESTDIR="$install_dir" PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" >/dev/null
-echo "== mql_score $(git -C "$MQL_ROOT" describe --always --dirty 2>/dev/null || echo '(no git)') installed privately in $install_dir"
+if [ "$BENCH_PG" != 15 ]; then
+	# A private release build (no cassert: we measure production code),
+	# built once into the cache by test/lib/pg_build.sh; mql_score installs
+	# into it directly: nobody else installs there.
+	prefix=$(bash "$MQL_ROOT/test/lib/pg_build.sh" "$BENCH_PG" release | tail -1)
+	pg_config=$prefix/bin/pg_config
+	make -s -C "$MQL_ROOT" clean PG_CONFIG="$pg_config" >/dev/null
+	make -s -C "$MQL_ROOT" WERROR=1 PG_CONFIG="$pg_config"
+	make -s -C "$MQL_ROOT" install PG_CONFIG="$pg_config" >/dev/null
+	echo "== mql_score $(git -C "$MQL_ROOT" describe --always --dirty 2>/dev/null || echo '(no git)') installed into $prefix"
+	install_dir=$(mktemp -d /tmp/mql_bench_cluster.XXXXXX)
+	chown postgres: "$install_dir"
+	echo "== starting a throwaway PostgreSQL $BENCH_PG cluster ($("$pg_config" --version), private build)"
+	runuser -u postgres -- "$prefix/bin/initdb" -D "$install_dir/data" -A trust -U postgres >/dev/null
+	cat >>"$install_dir/data/postgresql.conf" <<-EOF
+	listen_addresses = ''
+	unix_socket_directories = '$install_dir'
+	shared_buffers = 1GB
+	max_wal_size = 16GB
+	min_wal_size = 1GB
+	checkpoint_timeout = 1h
+	checkpoint_completion_target = 0.9
+	work_mem = 64MB
+	maintenance_work_mem = 256MB
+	autovacuum = off
+	max_connections = 50
+	fsync = on
+	EOF
+	runuser -u postgres -- "$prefix/bin/pg_ctl" -D "$install_dir/data" -l "$install_dir/server.log" -w start >/dev/null
+	rc=0
+	PGHOST=$install_dir PGPORT=5432 PGUSER=postgres PATH="$prefix/bin:$PATH" \
+		bash "${BASH_SOURCE[0]}" --in-cluster || rc=$?
+	runuser -u postgres -- "$prefix/bin/pg_ctl" -D "$install_dir/data" -m fast -w stop >/dev/null
+	[ "$rc" -eq 0 ] || exit "$rc"
+else
+	mql_install_packages
+	mql_build_install				# no ASSERTS: we measure production code
 
-echo "== starting a throwaway PostgreSQL $PG_MAJOR cluster (pg_virtualenv)"
-pg_virtualenv -t -v "$PG_MAJOR" \
-	-o "extension_destdir=$install_dir" \
-	-o shared_buffers=1GB -o max_wal_size=16GB -o min_wal_size=1GB \
-	-o checkpoint_timeout=1h -o checkpoint_completion_target=0.9 \
-	-o work_mem=64MB -o maintenance_work_mem=256MB \
-	-o autovacuum=off -o max_connections=50 -o fsync=on \
-	bash "${BASH_SOURCE[0]}" --in-cluster
+	# The cluster loads this build from a private copy (Debian's
+	# extension_destdir), so another build installed meanwhile on a shared
+	# machine cannot change the code under measurement.
+	install_dir=$(mktemp -d /tmp/mql_bench_install.XXXXXX)
+	chmod 755 "$install_dir"
+	make -s -C "$MQL_ROOT" install DESTDIR="$install_dir" PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" >/dev/null
+	echo "== mql_score $(git -C "$MQL_ROOT" describe --always --dirty 2>/dev/null || echo '(no git)') installed privately in $install_dir"
+
+	echo "== starting a throwaway PostgreSQL $PG_MAJOR cluster (pg_virtualenv)"
+	pg_virtualenv -t -v "$PG_MAJOR" \
+		-o "extension_destdir=$install_dir" \
+		-o shared_buffers=1GB -o max_wal_size=16GB -o min_wal_size=1GB \
+		-o checkpoint_timeout=1h -o checkpoint_completion_target=0.9 \
+		-o work_mem=64MB -o maintenance_work_mem=256MB \
+		-o autovacuum=off -o max_connections=50 -o fsync=on \
+		bash "${BASH_SOURCE[0]}" --in-cluster
+fi
 
 echo
 echo "== benchmark finished in $(awk -v ms=$(($(now_ms) - bench_start)) 'BEGIN {printf "%.1f min", ms / 60000}')"

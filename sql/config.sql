@@ -112,10 +112,15 @@ WHERE e.extname = 'mql_score' ORDER BY 1;
 DROP VIEW public.events_view;
 DROP TABLE public.events, public.forms, public.web;
 
--- every object of the extension is documented (COMMENT ON), for \d+ and \df+
+-- every object of the extension is documented (COMMENT ON), for \d+ and \df+;
+-- implicit types (a table's row type, an array type), which PostgreSQL 17+
+-- records as extension members too, are documented by their table or element
 SELECT pg_describe_object(d.classid, d.objid, d.objsubid) AS undocumented
 FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'mql_score'
 WHERE d.deptype = 'e'
   AND NOT EXISTS (SELECT 1 FROM pg_description x
                   WHERE x.classoid = d.classid AND x.objoid = d.objid AND x.objsubid = 0)
+  AND NOT EXISTS (SELECT 1 FROM pg_type t
+                  WHERE d.classid = 'pg_type'::regclass AND t.oid = d.objid
+                    AND (t.typrelid <> 0 OR t.typcategory = 'A'))
 ORDER BY 1;

@@ -6,6 +6,7 @@
 #include "postgres.h"
 
 #include "caps.h"
+#include "compat.h"
 #include "libpq/pqformat.h"
 
 #define CAPS_FORMAT_VERSION 1

@@ -26,6 +26,7 @@
 #include "catalog/pg_rewrite.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "compat.h"
 #include "condition.h"
 #include "config.h"
 #include "decayed.h"
@@ -203,10 +204,10 @@ load_objects(ExtensionObjects *objects)
 	objects->has_authors = get_attnum(extension_relid(objects->namespace, "rules"),
 									  "written_by") != InvalidAttrNumber;
 	/* looked up once: getIdentitySequence scans pg_depend */
-	objects->stage_history_ids = getIdentitySequence(objects->stage_history,
-													 get_attnum(objects->stage_history, "id"), false);
-	objects->skipped_ids = getIdentitySequence(objects->skipped,
-											   get_attnum(objects->skipped, "id"), false);
+	objects->stage_history_ids = compat_identity_sequence(objects->stage_history,
+														  get_attnum(objects->stage_history, "id"));
+	objects->skipped_ids = compat_identity_sequence(objects->skipped,
+													get_attnum(objects->skipped, "id"));
 }
 
 /* Run a query; SPI leaves its own context current, so return to the cache's. */
@@ -845,7 +846,7 @@ resolve_column(Relation rel, const char *name)
 static List *
 primary_key_attnums(Relation rel)
 {
-	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	Oid			pk = compat_primary_key_index(rel);
 	List	   *attnums = NIL;
 
 	if (OidIsValid(pk))

@@ -17,6 +17,7 @@
 #include "access/xact.h"
 #include "catalog/pg_am.h"
 #include "commands/sequence.h"
+#include "compat.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "state_store.h"
@@ -152,20 +153,20 @@ store_open(void)
 	StateStore *store = palloc0(sizeof(StateStore));
 
 	store->estate = CreateExecutorState();
-	ExecInitRangeTable(store->estate, list_make3(store_rte(objects->lead_state),
-												 store_rte(objects->stage_history),
-												 store_rte(objects->skipped)));
+	compat_init_range_table(store->estate, list_make3(store_rte(objects->lead_state),
+													  store_rte(objects->stage_history),
+													  store_rte(objects->skipped)));
 	store->estate->es_snapshot = GetActiveSnapshot();
 	store->estate->es_output_cid = GetCurrentCommandId(true);
-	EvalPlanQualInit(&store->epqstate, store->estate, NULL, NIL, -1);
+	compat_epq_init(&store->epqstate, store->estate);
 
 	store_open_table(store, &store->lead_state, objects->lead_state, 1, InvalidOid);
 	store->found = table_slot_create(store->lead_state.rel, &store->estate->es_tupleTable);
-	store->pk_index = index_open(RelationGetPrimaryKeyIndex(store->lead_state.rel), RowExclusiveLock);
+	store->pk_index = index_open(compat_primary_key_index(store->lead_state.rel), RowExclusiveLock);
 	store_init_keys(store);
 	InitDirtySnapshot(store->dirty_snapshot);
-	store->dirty_scan = index_beginscan(store->lead_state.rel, store->pk_index,
-										&store->dirty_snapshot, 2, 0);
+	store->dirty_scan = compat_index_beginscan(store->lead_state.rel, store->pk_index,
+											   &store->dirty_snapshot, 2, 0);
 	return store;
 }
 
@@ -247,7 +248,7 @@ static bool
 store_committed_version(StateStore *store)
 {
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	IndexScanDesc scan = index_beginscan(store->lead_state.rel, store->pk_index, snapshot, 2, 0);
+	IndexScanDesc scan = compat_index_beginscan(store->lead_state.rel, store->pk_index, snapshot, 2, 0);
 	bool		found;
 
 	index_rescan(scan, store->keys, 2, NULL, 0);
@@ -379,8 +380,8 @@ bool
 state_read_lead(const char *model, const char *lead, LeadState *state)
 {
 	Relation	rel = table_open(config_objects()->lead_state, AccessShareLock);
-	Relation	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
-	IndexScanDesc scan = index_beginscan(rel, index, GetActiveSnapshot(), 2, 0);
+	Relation	index = index_open(compat_primary_key_index(rel), AccessShareLock);
+	IndexScanDesc scan = compat_index_beginscan(rel, index, GetActiveSnapshot(), 2, 0);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	ScanKeyData keys[2];
 	bool		found;
@@ -423,8 +424,7 @@ store_flush_table(StateStore *store, StoreTable *table)
 	for (int i = 0; i < table->nwaiting; i++)
 	{
 		if (table->rri->ri_NumIndices > 0)
-			list_free(ExecInsertIndexTuples(table->rri, table->waiting[i], store->estate,
-											false, false, NULL, NIL));
+			list_free(compat_insert_index_tuples(table->rri, table->waiting[i], store->estate));
 		ExecClearTuple(table->waiting[i]);
 	}
 	table->nwaiting = 0;

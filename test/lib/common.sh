@@ -34,3 +34,13 @@ mql_build_install() {
 	make -s -C "$MQL_ROOT" WERROR=1 ${ASSERTS:+ASSERTS=1} PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config"
 	mql_as_root make -s -C "$MQL_ROOT" install PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config" >/dev/null
 }
+
+# Build against a private PostgreSQL build (test/lib/pg_build.sh) and install
+# into it: -Werror; its --enable-cassert turns our assertions on.
+mql_build_install_private() {
+	local pg_config=$1
+	echo "== building mql_score for $("$pg_config" --version) (-Wall -Wextra -Werror, cassert)"
+	make -s -C "$MQL_ROOT" clean PG_CONFIG="$pg_config" >/dev/null
+	make -s -C "$MQL_ROOT" WERROR=1 PG_CONFIG="$pg_config"
+	mql_as_root make -s -C "$MQL_ROOT" install PG_CONFIG="$pg_config" >/dev/null
+}
