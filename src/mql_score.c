@@ -24,6 +24,7 @@
  *   admin.c          validation of configuration as it is written, track()
  *                    checks, DDL event handling
  *   reading.c        score_of, stage_of, explain
+ *   compat.h         every PostgreSQL version difference (15 to 18)
  */
 #include "postgres.h"
 
